@@ -1,0 +1,5 @@
+"""`python -m txpipe` runs the producer."""
+
+from txpipe.producer import cli
+
+cli()

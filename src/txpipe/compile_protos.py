@@ -1,0 +1,48 @@
+"""Compile proto/*.proto into the importable package ``txpipe.gen``.
+
+Generated code is build output: it is written next to the sources at build time
+(``make setup``, the Docker builder stage, the test fixtures) and never committed.
+Run: ``python -m txpipe.compile_protos``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DEFAULT_PROTO_DIR = PACKAGE_DIR.parent.parent / "proto"
+DEFAULT_OUT_DIR = PACKAGE_DIR / "gen"
+
+
+def compile_protos(proto_dir: Path = DEFAULT_PROTO_DIR, out_dir: Path = DEFAULT_OUT_DIR) -> list[Path]:
+    """Compile every .proto in proto_dir into out_dir; returns the generated files."""
+    # Imported here so that importing txpipe never needs grpcio-tools (a build-only dependency).
+    from grpc_tools import protoc
+    import grpc_tools
+
+    protos = sorted(proto_dir.glob("*.proto"))
+    if not protos:
+        raise FileNotFoundError(f"no .proto files in {proto_dir}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "__init__.py").write_text('"""Generated from proto/ by txpipe.compile_protos; do not edit."""\n')
+    well_known = Path(grpc_tools.__file__).parent / "_proto"
+    args = ["protoc", f"-I{proto_dir}", f"-I{well_known}", f"--python_out={out_dir}", *map(str, protos)]
+    if protoc.main(args) != 0:
+        raise RuntimeError(f"protoc failed on {proto_dir}")
+    return sorted(out_dir.glob("*_pb2.py"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Compile proto/*.proto into txpipe.gen")
+    parser.add_argument("--proto-dir", type=Path, default=DEFAULT_PROTO_DIR, help="where the .proto files are")
+    parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR, help="where the Python modules go")
+    args = parser.parse_args(argv)
+    for path in compile_protos(args.proto_dir, args.out_dir):
+        print(f"generated {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+import math
+from collections import Counter
+from decimal import Decimal
+
+import pytest
+
+from txpipe.generator import account_numbers, generate
+from txpipe.totals import amount_decimal
+
+
+def test_default_run_covers_exactly_twenty_accounts():
+    txs = list(generate(1000, 20, seed=42))
+    assert len(txs) == 1000
+    per_account = Counter(t.account_number for t in txs)
+    assert set(per_account) == set(account_numbers(20))
+    assert min(per_account.values()) >= 1
+
+
+def test_same_seed_same_data_other_seed_other_data():
+    a = [t.SerializeToString() for t in generate(200, 20, seed=7)]
+    b = [t.SerializeToString() for t in generate(200, 20, seed=7)]
+    c = [t.SerializeToString() for t in generate(200, 20, seed=8)]
+    assert a == b
+    assert a != c
+
+
+def test_fields_are_well_formed():
+    txs = list(generate(2000, 20, seed=1))
+    assert len({t.transaction_id for t in txs}) == len(txs)
+    stamps = [t.transaction_datetime.ToMilliseconds() for t in txs]
+    assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
+    for t in txs:
+        assert math.isfinite(t.amount) and t.amount != 0
+        assert amount_decimal(t.amount) == amount_decimal(t.amount).quantize(Decimal("0.01"))
+        assert t.transaction_reference.startswith("REF-")
+    assert any(t.amount < 0 for t in txs), "some refunds"
+
+
+def test_account_numbers_widen_for_many_accounts():
+    assert account_numbers(3) == ["ACC-0001", "ACC-0002", "ACC-0003"]
+    assert account_numbers(100000)[-1] == "ACC-100000"
+
+
+@pytest.mark.parametrize("count,accounts", [(-1, 20), (10, 0)])
+def test_bad_arguments_are_refused(count, accounts):
+    with pytest.raises(ValueError):
+        list(generate(count, accounts, seed=1))

@@ -1,0 +1,41 @@
+import pytest
+
+from txpipe import producer
+
+BASE = ["-b", "127.0.0.1:1", "-s", "http://127.0.0.1:1", "-t", "t"]
+
+
+def test_defaults_follow_the_brief():
+    args = producer.parse_args(BASE)
+    assert (args.count, args.accounts, args.partitions) == (1000, 20, 6)
+    conf = producer.producer_config(args)
+    assert conf["acks"] == "all" and conf["enable.idempotence"] is True
+    assert conf["partitioner"] == "murmur2_random"
+
+
+def test_extra_settings_are_passed_through():
+    conf = producer.producer_config(producer.parse_args(BASE + ["-X", "linger.ms=50", "-X", "batch.size=65536"]))
+    assert conf["linger.ms"] == "50" and conf["batch.size"] == "65536"
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [["-n", "-1"], ["-a", "0"], ["-r", "-5"], ["-X", "novalue"], ["-i", "/nonexistent/file.csv"], ["-p", "0"]],
+)
+def test_bad_flags_exit_2(extra, capsys):
+    with pytest.raises(SystemExit) as exc:
+        producer.parse_args(BASE + extra)
+    assert exc.value.code == 2
+    assert "error" in capsys.readouterr().err
+
+
+def test_missing_required_flag_exits_2():
+    with pytest.raises(SystemExit) as exc:
+        producer.parse_args(["-b", "x"])
+    assert exc.value.code == 2
+
+
+def test_unknown_librdkafka_setting_is_refused_before_connecting(capsys):
+    code = producer.main(producer.parse_args(BASE + ["-X", "no.such.setting=1"]))
+    assert code == producer.EXIT_USAGE
+    assert "no.such.setting" in capsys.readouterr().err
