@@ -1,0 +1,151 @@
+"""Runs the Scala consumer (the fat jar) as a child process and reads its totals.
+
+The consumer prints one ``(account_number, total)`` line per transaction on stdout
+and everything else on stderr. The demo and the tests start it through this module,
+watch the lines as they arrive and wait, with a bound, for the totals they expect.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+DEFAULT_JAR = ROOT / "scala" / "target" / "txpipe-consumer.jar"
+LINE = re.compile(r"^\((?P<account>.*), (?P<total>-?\d+\.\d+)\)$")
+
+
+class ConsumerError(RuntimeError):
+    """The consumer did not start, died, or did not reach the expected totals in time."""
+
+
+def java_command() -> str:
+    """The java binary: $JAVA_HOME/bin/java, else the one on PATH."""
+    home = os.environ.get("JAVA_HOME")
+    if home and (Path(home) / "bin" / "java").exists():
+        return str(Path(home) / "bin" / "java")
+    found = shutil.which("java")
+    if not found:
+        raise ConsumerError("no java on PATH and JAVA_HOME is not set; the consumer needs a JDK or JRE 17+")
+    return found
+
+
+class ConsumerProcess:
+    """One consumer instance; ``last`` maps each account to the last total it logged."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        registry: str,
+        topic: str,
+        group: str,
+        *,
+        jar: Path = DEFAULT_JAR,
+        extra_args: list[str] | None = None,
+        log_dir: Path | None = None,
+        echo: Callable[[str], None] | None = None,
+        heap: str = "512m",
+    ) -> None:
+        if not jar.is_file():
+            raise ConsumerError(f"consumer jar not found at {jar}: build it with `make consumer-jar`")
+        self.command = [
+            java_command(), f"-Xmx{heap}", "-jar", str(jar),
+            "-b", bootstrap, "-s", registry, "-t", topic, "-g", group, *(extra_args or []),
+        ]
+        self.log_dir = log_dir
+        self.echo = echo
+        self.last: dict[str, str] = {}
+        self.lines: list[str] = []
+        self._changed = threading.Condition()
+        self._proc: subprocess.Popen[str] | None = None
+        self._stderr_file = None
+        self._reader: threading.Thread | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """The child's PID once started."""
+        return self._proc.pid if self._proc else None
+
+    def start(self) -> "ConsumerProcess":
+        """Starts the JVM; stdout is parsed, stderr goes to a log file (or ours)."""
+        stderr = None
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            self._stderr_file = open(self.log_dir / f"consumer-{time.strftime('%H%M%S')}-{os.getpid()}.log", "w")
+            stderr = self._stderr_file
+        self._proc = subprocess.Popen(
+            self.command, stdout=subprocess.PIPE, stderr=stderr, text=True, bufsize=1, start_new_session=True
+        )
+        self._reader = threading.Thread(target=self._read, name="consumer-stdout", daemon=True)
+        self._reader.start()
+        return self
+
+    def _read(self) -> None:
+        assert self._proc is not None and self._proc.stdout is not None
+        for raw in self._proc.stdout:
+            line = raw.rstrip("\n")
+            match = LINE.match(line)
+            with self._changed:
+                self.lines.append(line)
+                if match:
+                    self.last[match["account"]] = match["total"]
+                self._changed.notify_all()
+            if self.echo is not None:
+                self.echo(line)
+        with self._changed:
+            self._changed.notify_all()
+
+    def alive(self) -> bool:
+        """True while the JVM runs."""
+        return self._proc is not None and self._proc.poll() is None
+
+    def wait_for_totals(self, expected: dict[str, str], timeout: float) -> None:
+        """Blocks until every account's last logged total equals ``expected``, or raises saying which did not."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                if all(self.last.get(acc) == total for acc, total in expected.items()):
+                    return
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not self.alive():
+                    wrong = {a: (t, self.last.get(a)) for a, t in expected.items() if self.last.get(a) != t}
+                    sample = dict(list(wrong.items())[:5])
+                    state = "still running" if self.alive() else f"exited with {self._proc.returncode if self._proc else '?'}"
+                    raise ConsumerError(
+                        f"consumer ({state}) did not log the expected totals within {timeout:.0f}s: "
+                        f"{len(wrong)} of {len(expected)} accounts differ, e.g. (expected, logged) {sample}; "
+                        f"{len(self.lines)} lines read"
+                    )
+                self._changed.wait(min(remaining, 1.0))
+
+    def stop(self, timeout: float = 30) -> int | None:
+        """SIGTERM (the consumer closes Streams cleanly), then SIGKILL of its own PID if it hangs."""
+        if self._proc is None:
+            return None
+        if self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGTERM)
+            try:
+                self._proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                print(f"consumer pid {self._proc.pid} ignored SIGTERM for {timeout}s; killing it", file=sys.stderr)
+                self._proc.kill()
+                self._proc.wait(10)
+        if self._reader is not None:
+            self._reader.join(10)
+        if self._stderr_file is not None:
+            self._stderr_file.close()
+        return self._proc.returncode
+
+    def kill(self) -> None:
+        """SIGKILL, for crash tests."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait(10)

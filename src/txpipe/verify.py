@@ -1,0 +1,76 @@
+"""Checks the pipeline's outputs against the producer's ground truth."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from pathlib import Path
+
+from confluent_kafka import Consumer, KafkaException, TopicPartition
+
+from txpipe.schema import AccountTotal
+
+
+def load_ground_truth(path: Path) -> dict:
+    """The JSON the producer writes with --ground-truth."""
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def read_totals_topic(bootstrap: str, topic: str, timeout: float = 30) -> dict[str, AccountTotal]:
+    """The last committed AccountTotal per account in ``topic`` (read_committed, from the start to the end)."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"txpipe-verify-{time.time_ns()}",
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+            "auto.offset.reset": "earliest",
+        }
+    )
+    try:
+        metadata = consumer.list_topics(topic, timeout=timeout)
+        if topic not in metadata.topics or metadata.topics[topic].error is not None:
+            raise KafkaException(f"topic {topic} does not exist")
+        partitions = [TopicPartition(topic, p, 0) for p in metadata.topics[topic].partitions]
+        # The end offsets under read_committed are the last stable offsets: read up to them, no further.
+        ends = {}
+        for tp in partitions:
+            _, high = consumer.get_watermark_offsets(tp, timeout=timeout)
+            ends[tp.partition] = high
+        consumer.assign(partitions)
+        latest: dict[str, AccountTotal] = {}
+        pending = {p for p, end in ends.items() if end > 0}
+        deadline = time.monotonic() + timeout
+        while pending:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"reading {topic}: partitions {sorted(pending)} not read to their end within {timeout}s")
+            msg = consumer.poll(0.2)
+            if msg is not None:
+                if msg.error():
+                    raise KafkaException(msg.error())
+                latest[msg.key().decode("utf-8")] = AccountTotal.FromString(msg.value())
+            # Positions, not record offsets: a transaction's commit marker is the last offset and is never returned.
+            for tp in consumer.position([TopicPartition(topic, p) for p in pending]):
+                if tp.offset >= ends[tp.partition]:
+                    pending.discard(tp.partition)
+        return latest
+    finally:
+        consumer.close()
+
+
+def compare(expected: dict[str, str], actual: dict[str, str]) -> list[str]:
+    """Human-readable differences; empty when both hold the same accounts with the same totals."""
+    problems = []
+    for account in sorted(set(expected) | set(actual)):
+        want, got = expected.get(account), actual.get(account)
+        if want != got:
+            problems.append(f"{account}: expected {want}, got {got}")
+    return problems
+
+
+def registry_subject(registry_url: str, subject: str, timeout: float = 10) -> dict:
+    """The latest version of a subject, as the registry's REST API returns it."""
+    url = f"{registry_url.rstrip('/')}/subjects/{subject}/versions/latest"
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return json.loads(response.read())
