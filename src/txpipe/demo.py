@@ -88,7 +88,7 @@ def main(args: argparse.Namespace) -> int:
 
         _say(f"waiting for the consumer to log all {len(expected)} accounts' final totals")
         consumer.wait_for_totals(expected, args.timeout)
-        from_topic = {acc: t.total for acc, t in verify.read_totals_topic(bootstrap, f"{topic}-totals").items()}
+        from_topic = {acc: t.total for acc, t in verify.read_totals_topic(bootstrap, f"{topic}-totals", expected, timeout=60).items()}
         problems = verify.compare(expected, from_topic)
 
         print()

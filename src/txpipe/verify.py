@@ -17,8 +17,17 @@ def load_ground_truth(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def read_totals_topic(bootstrap: str, topic: str, timeout: float = 30) -> dict[str, AccountTotal]:
-    """The last committed AccountTotal per account in ``topic`` (read_committed, from the start to the end)."""
+def read_totals_topic(
+    bootstrap: str, topic: str, expected: dict[str, str] | None = None, timeout: float = 60
+) -> dict[str, AccountTotal]:
+    """The last committed AccountTotal per account in ``topic``, read with read_committed.
+
+    Without ``expected`` it reads every partition to its current end. With ``expected``
+    it keeps reading until each account's latest total equals it: the consumer logs a
+    total before the transaction carrying it commits, so right after the last log line
+    the topic may still be a commit interval behind. Raises TimeoutError saying what
+    was missing.
+    """
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,
@@ -33,27 +42,33 @@ def read_totals_topic(bootstrap: str, topic: str, timeout: float = 30) -> dict[s
         if topic not in metadata.topics or metadata.topics[topic].error is not None:
             raise KafkaException(f"topic {topic} does not exist")
         partitions = [TopicPartition(topic, p, 0) for p in metadata.topics[topic].partitions]
-        # The end offsets under read_committed are the last stable offsets: read up to them, no further.
-        ends = {}
-        for tp in partitions:
-            _, high = consumer.get_watermark_offsets(tp, timeout=timeout)
-            ends[tp.partition] = high
+        ends = {tp.partition: consumer.get_watermark_offsets(tp, timeout=timeout)[1] for tp in partitions}
         consumer.assign(partitions)
         latest: dict[str, AccountTotal] = {}
         pending = {p for p, end in ends.items() if end > 0}
         deadline = time.monotonic() + timeout
-        while pending:
+
+        def done() -> bool:
+            if expected is None:
+                return not pending
+            return all(acc in latest and latest[acc].total == total for acc, total in expected.items())
+
+        while not done():
             if time.monotonic() > deadline:
-                raise TimeoutError(f"reading {topic}: partitions {sorted(pending)} not read to their end within {timeout}s")
+                if expected is None:
+                    raise TimeoutError(f"reading {topic}: partitions {sorted(pending)} not read to their end within {timeout}s")
+                diff = compare(expected, {a: t.total for a, t in latest.items()})
+                raise TimeoutError(f"{topic} did not reach the expected totals within {timeout}s: {diff[:5]}")
             msg = consumer.poll(0.2)
             if msg is not None:
                 if msg.error():
                     raise KafkaException(msg.error())
                 latest[msg.key().decode("utf-8")] = AccountTotal.FromString(msg.value())
-            # Positions, not record offsets: a transaction's commit marker is the last offset and is never returned.
-            for tp in consumer.position([TopicPartition(topic, p) for p in pending]):
-                if tp.offset >= ends[tp.partition]:
-                    pending.discard(tp.partition)
+            if pending:
+                # Positions, not record offsets: a transaction's commit marker is the last offset and is never returned.
+                for tp in consumer.position([TopicPartition(topic, p) for p in pending]):
+                    if tp.offset >= ends[tp.partition]:
+                        pending.discard(tp.partition)
         return latest
     finally:
         consumer.close()

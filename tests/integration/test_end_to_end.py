@@ -49,7 +49,7 @@ def test_fixed_seed_run_totals_equal_ground_truth(stack, topic, tmp_path):
             logged.setdefault(account, []).append(total)
         assert logged == running
 
-        from_topic = verify.read_totals_topic(stack.bootstrap_servers, f"{topic}-totals")
+        from_topic = verify.read_totals_topic(stack.bootstrap_servers, f"{topic}-totals", expected)
         assert verify.compare(expected, {a: t.total for a, t in from_topic.items()}) == []
         assert {a: t.transaction_count for a, t in from_topic.items()} == truth["counts"]
 
