@@ -1,0 +1,112 @@
+package txpipe.consumer
+
+import java.time.Duration
+import java.util.Properties
+import java.util.concurrent.{CountDownLatch, TimeUnit}
+
+import org.apache.kafka.clients.admin.{Admin, AdminClientConfig}
+import org.apache.kafka.clients.consumer.ConsumerConfig
+import org.apache.kafka.common.serialization.Serdes
+import org.apache.kafka.streams.errors.{
+  DefaultProductionExceptionHandler,
+  LogAndFailProcessingExceptionHandler,
+  StreamsUncaughtExceptionHandler
+}
+import org.apache.kafka.streams.{KafkaStreams, StreamsConfig}
+import org.slf4j.LoggerFactory
+import txpipe.consumer.internal.TopicSetup
+
+/** Entry point: totals transactions from a Kafka topic until stopped. */
+object Main {
+
+  private val log = LoggerFactory.getLogger("txpipe.consumer.Main")
+  private val CloseTimeout = Duration.ofSeconds(30)
+  @volatile private var shutdownHookRunning = false
+
+  /** Runs the consumer; exits 2 on bad flags, 1 on start-up failure or a fatal stream error. */
+  def main(args: Array[String]): Unit = {
+    val code = Options.parse(args.toSeq) match {
+      case Left(code) => code
+      case Right(options) => run(options)
+    }
+    // During a JVM shutdown System.exit would block forever; the JVM is ending anyway.
+    if (!shutdownHookRunning) sys.exit(code)
+  }
+
+  /** Prepares topics, then runs Streams until it fails or the process is told to stop. */
+  def run(options: Options): Int = {
+    val deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(options.topicWaitSeconds.toLong)
+    if (!prepareTopics(options, deadline)) return 1
+
+    val registry = new HttpSchemaRegistry(options.schemaRegistry)
+    val streams = new KafkaStreams(TransactionTopology.createTopology(options.topic, registry), streamsConfig(options))
+    val stopped = new CountDownLatch(1)
+    @volatile var exitCode = 0
+
+    streams.setUncaughtExceptionHandler(new StreamsUncaughtExceptionHandler {
+      override def handle(e: Throwable): StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse = {
+        log.error(s"stream thread failed, shutting down: $e", e)
+        exitCode = 1
+        StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT
+      }
+    })
+    streams.setStateListener { (newState, oldState) =>
+      log.info(s"streams state $oldState -> $newState")
+      if (newState == KafkaStreams.State.ERROR || newState == KafkaStreams.State.NOT_RUNNING) stopped.countDown()
+    }
+    Runtime.getRuntime.addShutdownHook(new Thread(() => {
+      shutdownHookRunning = true
+      log.info("shutdown requested, closing Kafka Streams")
+      // Wakes a lookup that is waiting out a registry outage, or close would wait the full timeout.
+      registry.close()
+      if (!streams.close(CloseTimeout)) log.warn(s"Kafka Streams did not close within $CloseTimeout")
+      stopped.countDown()
+    }, "txpipe-shutdown"))
+
+    streams.start()
+    stopped.await()
+    if (!shutdownHookRunning) {
+      registry.close()
+      streams.close(CloseTimeout)
+    }
+    exitCode
+  }
+
+  /** The Kafka Streams configuration for these options. */
+  def streamsConfig(options: Options): Properties = {
+    val p = new Properties()
+    p.put(StreamsConfig.APPLICATION_ID_CONFIG, options.group)
+    p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, options.bootstrapServers)
+    p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, options.processingGuarantee)
+    p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, Int.box(options.replicationFactor.toInt))
+    options.stateDir.foreach(dir => p.put(StreamsConfig.STATE_DIR_CONFIG, dir))
+    options.commitIntervalMs.foreach(ms => p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, Long.box(ms)))
+    p.put(StreamsConfig.DEFAULT_KEY_SERDE_CLASS_CONFIG, Serdes.ByteArray().getClass)
+    p.put(StreamsConfig.DEFAULT_VALUE_SERDE_CLASS_CONFIG, Serdes.ByteArray().getClass)
+    // A record that cannot be written must stop the app; skipping it would silently lose money.
+    p.put(StreamsConfig.PRODUCTION_EXCEPTION_HANDLER_CLASS_CONFIG, classOf[DefaultProductionExceptionHandler])
+    p.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, classOf[LogAndFailProcessingExceptionHandler])
+    // A new group must total the topic from its first record, not from whatever arrives next.
+    p.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest")
+    p
+  }
+
+  private def prepareTopics(options: Options, deadlineNanos: Long): Boolean = {
+    val props = new Properties()
+    props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, options.bootstrapServers)
+    props.put(AdminClientConfig.CLIENT_ID_CONFIG, s"${options.group}-setup")
+    val admin = Admin.create(props)
+    try {
+      val setup = new TopicSetup(admin, options.partitions, options.replicationFactor)
+      val totals = TransactionTopology.totalsTopic(options.topic)
+      val dlq = TransactionTopology.dlqTopic(options.topic)
+      if (!setup.ensureOutputTopics(totals, dlq, deadlineNanos)) {
+        log.error(s"could not create $totals and $dlq on ${options.bootstrapServers} within ${options.topicWaitSeconds}s")
+        false
+      } else if (!setup.awaitTopic(options.topic, deadlineNanos)) {
+        log.error(s"input topic ${options.topic} did not appear on ${options.bootstrapServers} within ${options.topicWaitSeconds}s; giving up")
+        false
+      } else true
+    } finally admin.close(Duration.ofSeconds(5))
+  }
+}

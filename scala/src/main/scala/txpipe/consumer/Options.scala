@@ -1,0 +1,91 @@
+package txpipe.consumer
+
+import scopt.{OEffect, OParser}
+
+/** The command line of the consumer. */
+final case class Options(
+    bootstrapServers: String = "",
+    schemaRegistry: String = "",
+    topic: String = "",
+    group: String = "",
+    stateDir: Option[String] = None,
+    processingGuarantee: String = Options.ExactlyOnceV2,
+    commitIntervalMs: Option[Long] = None,
+    partitions: Int = 6,
+    replicationFactor: Short = 1,
+    topicWaitSeconds: Int = 300
+)
+
+/** Parsing of the command line. */
+object Options {
+
+  val ExactlyOnceV2 = "exactly_once_v2"
+  val AtLeastOnce = "at_least_once"
+
+  private val builder = OParser.builder[Options]
+  private val parser = {
+    import builder._
+    OParser.sequence(
+      programName("txpipe-consumer"),
+      head("txpipe-consumer", "sums transaction amounts per account with Kafka Streams"),
+      opt[String]('b', "bootstrap-servers").required().valueName("HOST:PORT,...")
+        .action((v, o) => o.copy(bootstrapServers = v)).text("Kafka bootstrap servers"),
+      opt[String]('s', "schema-registry").required().valueName("URL")
+        .action((v, o) => o.copy(schemaRegistry = v)).text("schema registry base URL (may include a path)"),
+      opt[String]('t', "topic").required().valueName("TOPIC")
+        .action((v, o) => o.copy(topic = v)).text("input topic; writes TOPIC-totals and TOPIC-dlq"),
+      opt[String]('g', "group").required().valueName("GROUP")
+        .action((v, o) => o.copy(group = v)).text("consumer group, used as the Kafka Streams application.id"),
+      opt[String]("state-dir").valueName("DIR")
+        .action((v, o) => o.copy(stateDir = Some(v))).text("local state directory (Kafka Streams default if unset)"),
+      opt[String]("processing-guarantee").valueName("exactly_once_v2|at_least_once")
+        .validate(v => if (v == ExactlyOnceV2 || v == AtLeastOnce) success else failure(s"unknown processing guarantee: $v"))
+        .action((v, o) => o.copy(processingGuarantee = v)).text(s"default $ExactlyOnceV2"),
+      opt[Long]("commit-interval-ms").valueName("MS")
+        .validate(v => if (v >= 0) success else failure("--commit-interval-ms must be >= 0"))
+        .action((v, o) => o.copy(commitIntervalMs = Some(v))).text("Kafka Streams commit interval (its default if unset)"),
+      opt[Int]("partitions").valueName("N")
+        .validate(v => if (v >= 1) success else failure("--partitions must be >= 1"))
+        .action((v, o) => o.copy(partitions = v)).text("partitions of topics this creates (default 6)"),
+      opt[Int]("replication-factor").valueName("N")
+        .validate(v => if (v >= 1 && v <= Short.MaxValue) success else failure("--replication-factor must be >= 1"))
+        .action((v, o) => o.copy(replicationFactor = v.toShort)).text("replication factor of created and internal topics (default 1)"),
+      opt[Int]("topic-wait-seconds").valueName("S")
+        .validate(v => if (v >= 0) success else failure("--topic-wait-seconds must be >= 0"))
+        .action((v, o) => o.copy(topicWaitSeconds = v)).text("how long to wait for the input topic (default 300)"),
+      help('h', "help").text("print this help and exit")
+    )
+  }
+
+  /** Either the options, or the exit code to stop with after usage or help was printed. */
+  def parse(args: Seq[String]): Either[Int, Options] =
+    // Help must win over "missing required option" errors, which scopt would report first.
+    if (args.exists(a => a == "-h" || a == "--help")) {
+      System.out.println(usage)
+      Left(0)
+    } else parseFlags(args)
+
+  private def parseFlags(args: Seq[String]): Either[Int, Options] = {
+    val (result, effects) = OParser.runParser(parser, args, Options())
+    var exit: Option[Int] = None
+    var errors = false
+    effects.foreach {
+      case OEffect.DisplayToOut(msg) => System.out.println(msg)
+      case OEffect.DisplayToErr(msg) => System.err.println(msg)
+      case OEffect.ReportError(msg) => errors = true; System.err.println(s"error: $msg")
+      case OEffect.ReportWarning(msg) => System.err.println(s"warning: $msg")
+      case OEffect.Terminate(state) => exit = Some(if (state.isRight) 0 else 2)
+    }
+    if (errors) {
+      System.err.println(OParser.usage(parser))
+      Left(2)
+    } else
+      exit match {
+        case Some(code) => Left(code)
+        case None => result.toRight(2)
+      }
+  }
+
+  /** The usage text printed for --help and after bad flags. */
+  def usage: String = OParser.usage(parser)
+}

@@ -1,0 +1,75 @@
+package txpipe.consumer.internal
+
+import java.util.concurrent.{ExecutionException, TimeUnit, TimeoutException}
+
+import scala.jdk.CollectionConverters._
+
+import org.apache.kafka.clients.admin.{Admin, NewTopic}
+import org.apache.kafka.common.config.TopicConfig
+import org.apache.kafka.common.errors.TopicExistsException
+import org.slf4j.LoggerFactory
+
+/** Creates the output topics and waits for the input topic before Streams starts. */
+final class TopicSetup(admin: Admin, partitions: Int, replicationFactor: Short) {
+
+  private val log = LoggerFactory.getLogger(classOf[TopicSetup])
+  private val CallTimeoutMs = 10000L
+  private val LogEveryMs = 10000L
+
+  /** Creates the compacted totals topic and the DLQ topic unless they exist; false on timeout. */
+  def ensureOutputTopics(totalsTopic: String, dlqTopic: String, deadlineNanos: Long): Boolean = {
+    val wanted = Seq(
+      new NewTopic(totalsTopic, partitions, replicationFactor)
+        // Only the latest total per account matters, so the topic is compacted.
+        .configs(Map(TopicConfig.CLEANUP_POLICY_CONFIG -> TopicConfig.CLEANUP_POLICY_COMPACT).asJava),
+      new NewTopic(dlqTopic, partitions, replicationFactor)
+    )
+    retryUntil(deadlineNanos, s"creating topics $totalsTopic and $dlqTopic") { () =>
+      val results = admin.createTopics(wanted.asJava).values.asScala
+      results.foreach { case (name, future) =>
+        try {
+          future.get(callTimeoutMs(deadlineNanos), TimeUnit.MILLISECONDS)
+          log.info(s"created topic $name")
+        } catch {
+          case e: ExecutionException if e.getCause.isInstanceOf[TopicExistsException] => ()
+        }
+      }
+      true
+    }
+  }
+
+  /** Waits until `topic` exists; false if it still does not at the deadline. */
+  def awaitTopic(topic: String, deadlineNanos: Long): Boolean =
+    retryUntil(deadlineNanos, s"waiting for input topic $topic") { () =>
+      admin.listTopics().names().get(callTimeoutMs(deadlineNanos), TimeUnit.MILLISECONDS).contains(topic)
+    }
+
+  // No single broker call may carry the wait past the deadline the user gave.
+  private def callTimeoutMs(deadlineNanos: Long): Long =
+    math.max(100L, math.min(CallTimeoutMs, TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime())))
+
+  // Runs `attempt` until it returns true or the deadline passes; broker errors count as "not yet".
+  private def retryUntil(deadlineNanos: Long, what: String)(attempt: () => Boolean): Boolean = {
+    var lastLog = System.nanoTime() - TimeUnit.MILLISECONDS.toNanos(LogEveryMs)
+    while (true) {
+      val problem =
+        try { if (attempt()) return true else "not there yet" }
+        catch {
+          case e: ExecutionException => s"${e.getCause.getClass.getSimpleName}: ${e.getCause.getMessage}"
+          case _: TimeoutException => "no answer from the brokers yet"
+          case e: org.apache.kafka.common.errors.RetriableException => s"${e.getClass.getSimpleName}: ${e.getMessage}"
+        }
+      val now = System.nanoTime()
+      if (now - deadlineNanos >= 0) {
+        log.error(s"gave up $what: $problem")
+        return false
+      }
+      if (now - lastLog >= TimeUnit.MILLISECONDS.toNanos(LogEveryMs)) {
+        log.info(s"$what: $problem")
+        lastLog = now
+      }
+      Thread.sleep(math.min(1000L, math.max(1L, TimeUnit.NANOSECONDS.toMillis(deadlineNanos - now))))
+    }
+    false
+  }
+}

@@ -1,0 +1,63 @@
+package txpipe.consumer.internal
+
+import java.nio.ByteBuffer
+import java.nio.charset.{CharacterCodingException, CodingErrorAction, StandardCharsets}
+
+import com.google.protobuf.{CodedInputStream, InvalidProtocolBufferException}
+import txpipe.v1.Transaction
+
+/** Turns a raw record into a valid Transaction, or a one-line reason why it is not one. */
+final class TransactionDecoder(schemaCheck: SchemaCheck) {
+
+  /** The transaction in this record, or Left(reason) for the dead-letter queue. */
+  def decode(key: Array[Byte], value: Array[Byte]): Either[String, Transaction] =
+    for {
+      frame <- WireFormat.parse(value).left.map(_.reason)
+      _ <- schemaCheck.rejection(frame).toLeft(())
+      tx <- parsePayload(value, frame)
+      _ <- validate(tx)
+      _ <- checkKey(key, tx.accountNumber)
+    } yield tx
+
+  private def parsePayload(value: Array[Byte], frame: Frame): Either[String, Transaction] =
+    try {
+      // Parsing in place avoids copying every payload out of the record value.
+      val in = CodedInputStream.newInstance(value, frame.payloadOffset, value.length - frame.payloadOffset)
+      Right(Transaction.parseFrom(in))
+    } catch {
+      case e: InvalidProtocolBufferException => Left(s"protobuf payload does not parse as txpipe.v1.Transaction: ${e.getMessage}")
+    }
+
+  private def validate(tx: Transaction): Either[String, Unit] =
+    if (tx.amount.isNaN) Left("amount is NaN")
+    else if (tx.amount.isInfinite) Left(s"amount is ${if (tx.amount > 0) "+" else "-"}infinity")
+    else if (tx.accountNumber.isEmpty) Left("account_number is empty")
+    else Right(())
+
+  private def checkKey(key: Array[Byte], accountNumber: String): Either[String, Unit] =
+    if (key == null) Right(())
+    else
+      strictUtf8(key) match {
+        case None => Left("record key is not valid UTF-8")
+        case Some(k) if k == accountNumber => Right(())
+        case Some(k) => Left(s"record key '${printable(k)}' does not match account_number '${printable(accountNumber)}'")
+      }
+
+  private def strictUtf8(bytes: Array[Byte]): Option[String] =
+    try {
+      Some(
+        StandardCharsets.UTF_8
+          .newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT)
+          .decode(ByteBuffer.wrap(bytes))
+          .toString
+      )
+    } catch { case _: CharacterCodingException => None }
+
+  // Reasons go into one log line and a header; control characters would break both.
+  private def printable(s: String): String = {
+    val clean = s.map(c => if (Character.isISOControl(c)) '?' else c)
+    if (clean.length <= 80) clean else clean.take(80) + "..."
+  }
+}

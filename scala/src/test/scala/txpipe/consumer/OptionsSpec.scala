@@ -1,0 +1,35 @@
+package txpipe.consumer
+
+import org.apache.kafka.streams.StreamsConfig
+import org.scalatest.funsuite.AnyFunSuite
+
+class OptionsSpec extends AnyFunSuite {
+
+  private val required = Seq("-b", "127.0.0.1:9092", "-s", "http://127.0.0.1:8081", "-t", "tx", "-g", "grp")
+
+  test("short flags and defaults") {
+    val o = Options.parse(required).fold(c => fail(s"exit $c"), identity)
+    assert(o == Options("127.0.0.1:9092", "http://127.0.0.1:8081", "tx", "grp"))
+    assert(o.processingGuarantee == "exactly_once_v2" && o.partitions == 6 && o.replicationFactor == 1 && o.topicWaitSeconds == 300)
+  }
+
+  test("long flags") {
+    val o = Options.parse(Seq("--bootstrap-servers", "k:1", "--schema-registry", "http://r/apis/ccompat/v7", "--topic", "t",
+      "--group", "g", "--state-dir", "/tmp/s", "--processing-guarantee", "at_least_once", "--commit-interval-ms", "250",
+      "--partitions", "3", "--replication-factor", "2", "--topic-wait-seconds", "5")).fold(c => fail(s"exit $c"), identity)
+    assert(o == Options("k:1", "http://r/apis/ccompat/v7", "t", "g", Some("/tmp/s"), "at_least_once", Some(250L), 3, 2, 5))
+    val config = Main.streamsConfig(o)
+    assert(config.get(StreamsConfig.APPLICATION_ID_CONFIG) == "g")
+    assert(config.get(StreamsConfig.PROCESSING_GUARANTEE_CONFIG) == "at_least_once")
+    assert(config.get(StreamsConfig.STATE_DIR_CONFIG) == "/tmp/s")
+    new StreamsConfig(config) // accepted by Kafka's own validation
+  }
+
+  test("bad flags exit 2, help exits 0") {
+    assert(Options.parse(Seq("--nope")) == Left(2))
+    assert(Options.parse(required.take(6)) == Left(2)) // no group
+    assert(Options.parse(required ++ Seq("--processing-guarantee", "exactly_once")) == Left(2))
+    assert(Options.parse(required ++ Seq("--partitions", "x")) == Left(2))
+    assert(Options.parse(Seq("-h")) == Left(0))
+  }
+}

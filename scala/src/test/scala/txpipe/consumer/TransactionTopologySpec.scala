@@ -1,0 +1,178 @@
+package txpipe.consumer
+
+import java.math.BigDecimal
+import java.nio.charset.StandardCharsets.UTF_8
+import java.nio.file.Files
+import java.util.Properties
+
+import scala.collection.mutable
+import scala.jdk.CollectionConverters._
+import scala.util.Random
+
+import org.apache.kafka.common.header.internals.RecordHeaders
+import org.apache.kafka.common.serialization.{ByteArrayDeserializer, ByteArraySerializer}
+import org.apache.kafka.streams.test.TestRecord
+import org.apache.kafka.streams.{StreamsConfig, TopologyTestDriver}
+import org.scalatest.funsuite.AnyFunSuite
+import txpipe.consumer.internal.DlqHeaders
+import txpipe.v1.AccountTotal
+
+class TransactionTopologySpec extends AnyFunSuite {
+
+  private val Topic = "transactions"
+  private val TxSchema = 1
+  private val TotalSchema = 2
+  private val NestedSchema = 3
+
+  private val registry = new InMemorySchemaRegistry(Map(
+    TxSchema -> RegisteredSchema("PROTOBUF", TestFrames.TransactionProtoText),
+    TotalSchema -> RegisteredSchema("PROTOBUF",
+      new String(Files.readAllBytes(ProjectPaths.repoRoot.resolve("proto/account_total.proto")), UTF_8)),
+    NestedSchema -> RegisteredSchema("PROTOBUF",
+      "syntax = \"proto3\"; package txpipe.v1; message Wrapper { message Transaction {} } message Transaction { string transaction_id = 1; string account_number = 2; string transaction_reference = 3; double amount = 5; }")
+  ))
+
+  private final class Fixture(val driver: TopologyTestDriver, val lines: mutable.Buffer[String]) {
+    val input = driver.createInputTopic(Topic, new ByteArraySerializer, new ByteArraySerializer)
+    val totals = driver.createOutputTopic(TransactionTopology.totalsTopic(Topic), new ByteArrayDeserializer, new ByteArrayDeserializer)
+    val dlq = driver.createOutputTopic(TransactionTopology.dlqTopic(Topic), new ByteArrayDeserializer, new ByteArrayDeserializer)
+  }
+
+  private def withDriver(guarantee: String)(body: Fixture => Unit): Unit = {
+    val lines = mutable.ArrayBuffer.empty[String]
+    val props = new Properties()
+    props.put(StreamsConfig.APPLICATION_ID_CONFIG, "txpipe-test")
+    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:9")
+    props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, guarantee)
+    props.put(StreamsConfig.STATE_DIR_CONFIG, Files.createTempDirectory("txpipe-test").toString)
+    val topology = TransactionTopology.createTopology(Topic, registry, line => lines.synchronized(lines += line))
+    val driver = new TopologyTestDriver(topology, props)
+    try body(new Fixture(driver, lines))
+    finally driver.close()
+  }
+
+  private def valid(account: String, amount: Double, id: String, schema: Int = TxSchema, indexes: Seq[Int] = Seq(0)): Array[Byte] =
+    TestFrames.frame(schema, TestFrames.transaction(account, amount, id).toByteArray, indexes)
+
+  private def header(r: TestRecord[Array[Byte], Array[Byte]], name: String): String =
+    Option(r.headers.lastHeader(name)).map(h => new String(h.value, UTF_8)).orNull
+
+  test("totals equal an exact decimal ground truth; bad records go to the DLQ unchanged") {
+    withDriver(Options.ExactlyOnceV2) { f =>
+      val rnd = new Random(7)
+      val accounts = (0 until 12).map(i => f"ACC-$i%04d")
+      val truth = mutable.LinkedHashMap.empty[String, BigDecimal]
+      val counts = mutable.Map.empty[String, Long].withDefaultValue(0L)
+      val expectedLines = mutable.ArrayBuffer.empty[String]
+      val badValues = Vector(
+        "null value" -> null,
+        "too short" -> Array[Byte](0, 0, 0, 1),
+        "bad magic" -> { val v = valid("ACC-0001", 1.0, "m"); v(0) = 1; v },
+        "unknown schema id" -> valid("ACC-0001", 1.0, "u", schema = 99),
+        "index past the schema" -> valid("ACC-0001", 1.0, "i", indexes = Seq(1)),
+        "wrong message" -> valid("ACC-0001", 1.0, "w", schema = TotalSchema),
+        "nested message of the same name" -> valid("ACC-0001", 1.0, "n", schema = NestedSchema, indexes = Seq(0, 0)),
+        "truncated protobuf" -> valid("ACC-0001", 1.0, "t").dropRight(3),
+        "NaN" -> valid("ACC-0001", Double.NaN, "nan"),
+        "+inf" -> valid("ACC-0001", Double.PositiveInfinity, "inf"),
+        "-inf" -> valid("ACC-0001", Double.NegativeInfinity, "-inf"),
+        "empty account" -> valid("", 1.0, "e"),
+        "bad varint" -> Array[Byte](0, 0, 0, 0, 1, 0xff.toByte)
+      )
+      val sent = mutable.ArrayBuffer.empty[(Long, String, Array[Byte], Array[Byte])] // offset, why, key, value
+      var offset = 0L
+      for (i <- 0 until 600) {
+        if (i % 25 == 7) {
+          val (why, value) = badValues((i / 25) % badValues.length)
+          val headers = new RecordHeaders().add("trace", s"t-$i".getBytes(UTF_8))
+          val key = if (i % 2 == 0) null else s"key-$i".getBytes(UTF_8)
+          f.input.pipeInput(new TestRecord(key, value, headers))
+          sent += ((offset, why, key, value))
+        } else if (i % 50 == 13) {
+          // Well framed and well formed, but keyed for another account.
+          val value = valid("ACC-0002", 5.0, s"k$i")
+          val key = "ACC-0003".getBytes(UTF_8)
+          f.input.pipeInput(new TestRecord(key, value, new RecordHeaders()))
+          sent += ((offset, "key mismatch", key, value))
+        } else {
+          val account = accounts(rnd.nextInt(accounts.length))
+          // Amounts come from exact cents so the ground truth never touches a double.
+          val cents = rnd.nextLong(2000000L) - 400000L
+          val exact = BigDecimal.valueOf(cents, 2)
+          val amount = if (i % 97 == 0) 0.1 else exact.doubleValue
+          val exactAmount = if (i % 97 == 0) new BigDecimal("0.1") else exact
+          val key = if (i % 3 == 0) null else account.getBytes(UTF_8)
+          f.input.pipeInput(new TestRecord(key, valid(account, amount, s"tx-$i"), new RecordHeaders()))
+          val sum = truth.getOrElse(account, BigDecimal.ZERO).add(exactAmount)
+          truth(account) = sum
+          counts(account) += 1
+          expectedLines += s"($account, ${sum.setScale(math.max(sum.scale, 2)).toPlainString})"
+        }
+        offset += 1
+      }
+
+      // stdout lines, in order, one per counted record
+      assert(f.lines.toVector == expectedLines.toVector)
+      assert(f.lines.forall(_.matches("""\(ACC-\d{4}, -?\d+\.\d{2,}\)""")))
+
+      // totals topic: one record per counted transaction; the latest per account is the truth
+      val totals = f.totals.readRecordsToList().asScala.toVector
+      assert(totals.size == expectedLines.size)
+      val latest = totals.map(r => new String(r.key, UTF_8) -> AccountTotal.parseFrom(r.value)).toMap
+      assert(latest.keySet == truth.keySet)
+      for ((account, sum) <- truth) {
+        val t = latest(account)
+        assert(t.accountNumber == account)
+        assert(new BigDecimal(t.total).compareTo(sum) == 0, s"$account: ${t.total} != $sum")
+        assert(t.total == Amounts.format(sum))
+        assert(t.transactionCount == counts(account))
+        assert(t.lastTransactionDatetime.exists(_.seconds == 1767225600L))
+      }
+      assert(totals.forall(_.headers.toArray.isEmpty))
+
+      // the state store agrees
+      val store = f.driver.getKeyValueStore[String, AccountTotal](TransactionTopology.TotalsStore)
+      for ((account, sum) <- truth) assert(new BigDecimal(store.get(account).total).compareTo(sum) == 0)
+
+      // DLQ: every bad record exactly once, bytes unchanged, headers kept plus the four dlq.* ones
+      val dead = f.dlq.readRecordsToList().asScala.toVector
+      assert(dead.size == sent.size)
+      for (((off, why, key, value), r) <- sent.zip(dead)) withClue(s"$why at offset $off: ") {
+        assert((r.key == null && key == null) || java.util.Arrays.equals(r.key, key))
+        assert((r.value == null && value == null) || java.util.Arrays.equals(r.value, value))
+        assert(header(r, DlqHeaders.SourceTopic) == Topic)
+        assert(header(r, DlqHeaders.SourcePartition) == "0")
+        assert(header(r, DlqHeaders.SourceOffset) == off.toString)
+        assert(Option(header(r, DlqHeaders.Reason)).exists(_.nonEmpty))
+        if (why != "key mismatch") assert(header(r, "trace") != null)
+        assert(r.headers.toArray.map(_.key).toSeq.takeRight(4) ==
+          Seq(DlqHeaders.Reason, DlqHeaders.SourceTopic, DlqHeaders.SourcePartition, DlqHeaders.SourceOffset))
+      }
+      val reasons = dead.map(header(_, DlqHeaders.Reason))
+      assert(reasons.exists(_.contains("magic byte")))
+      assert(reasons.exists(_.contains("unknown to the registry")))
+      assert(reasons.exists(_.contains("txpipe.v1.AccountTotal, not txpipe.v1.Transaction")))
+      assert(reasons.exists(_.contains("txpipe.v1.Wrapper.Transaction")))
+      assert(reasons.exists(_.contains("does not match account_number")))
+      assert(reasons.exists(_ == "amount is NaN"))
+      assert(reasons.exists(_ == "account_number is empty"))
+      assert(reasons.exists(_.startsWith("protobuf payload does not parse")))
+    }
+  }
+
+  test("totals are computed after repartitioning by account, so keyless records meet their account's total") {
+    val description = TransactionTopology.createTopology(Topic, registry, _ => ()).describe().toString
+    assert(description.contains(s"${TransactionTopology.ByAccount}-repartition"))
+    assert(description.contains(TransactionTopology.TotalsStore))
+  }
+
+  test("at_least_once runs the same topology") {
+    withDriver(Options.AtLeastOnce) { f =>
+      for ((amount, i) <- Seq(0.1, 0.2, 0.3, 1523.4, -3.0).zipWithIndex)
+        f.input.pipeInput("ACC-0007".getBytes(UTF_8), valid("ACC-0007", amount, s"t$i"))
+      assert(f.lines.toVector == Vector(
+        "(ACC-0007, 0.10)", "(ACC-0007, 0.30)", "(ACC-0007, 0.60)", "(ACC-0007, 1524.00)", "(ACC-0007, 1521.00)"))
+      assert(f.dlq.isEmpty)
+    }
+  }
+}
