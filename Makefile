@@ -38,13 +38,13 @@ stack-install: $(VENV)/.installed
 consumer-jar: $(JAR)
 
 $(JAR): $(SCALA_SOURCES)
-	cd scala && ../bin/sbt -batch assembly
+	cd scala && ../bin/sbt assembly </dev/null
 
 demo: setup
 	$(PY) -m txpipe.demo $(ARGS)
 
 test: $(VENV)/.installed proto stack-install
-	cd scala && ../bin/sbt -batch test assembly
+	cd scala && ../bin/sbt test assembly </dev/null
 	$(MAKE) --no-print-directory test-python
 
 test-python: $(VENV)/.installed proto
@@ -53,7 +53,7 @@ test-python: $(VENV)/.installed proto
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the suite is broken" >&2; exit 1; fi; exit $$rc
 
 test-scala:
-	cd scala && ../bin/sbt -batch test
+	cd scala && ../bin/sbt test </dev/null
 
 stack-up: $(VENV)/.installed
 	$(PY) -m txpipe.local_stack up $(ARGS)
