@@ -1,0 +1,519 @@
+"""The container deliverables: docker/Dockerfile, the two compose files, and the images end to end.
+
+Static part: the compose files and the Dockerfile are parsed and checked against the contract the
+README documents (service names, the brief's flags, network, healthchecks, image names, scaling).
+
+End-to-end part: with Docker if a Docker engine answers, else podman, it builds the stand-in
+base images (tools/container/base-images.sh: no Docker Hub here), builds both targets with them,
+records build times and image sizes in .stack/container-images.json, starts the real local stack
+(Kafka + schema registry on loopback), runs the producer image then the consumer image with host
+networking, and checks every account's last total the consumer prints against the producer's
+ground truth.
+
+Env: TXPIPE_CONTAINER_BASE=upstream builds on the Dockerfile's default upstream base images
+instead of the stand-ins (a machine that can pull them).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+try:
+    import yaml
+except ImportError as exc:  # a failure, not a skip: the compose checks must run
+    raise ImportError("PyYAML parses the compose files: pip install -r requirements-dev.txt (PyYAML==6.0.4)") from exc
+
+from txpipe import local_stack, verify  # noqa: E402
+from txpipe.consumer_process import LINE  # noqa: E402
+
+pytestmark = pytest.mark.container
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCKER = ROOT / "docker"
+DOCKERFILE = DOCKER / "Dockerfile"
+CLUSTER_FILE = DOCKER / "docker-compose.yml"
+APPS_FILE = DOCKER / "docker-compose-prod-cons.yml"
+BASE_IMAGES = ROOT / "tools" / "container" / "base-images.sh"
+REPORT = ROOT / ".stack" / "container-images.json"
+
+PRODUCER_IMAGE = "kafka-producer:v1.0"
+CONSUMER_IMAGE = "kafka-consumer:v1.0"
+NETWORK = "docker_default"
+KAFKA_SERVICES = ("kafka-1", "kafka-2", "kafka-3")
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+
+def load_compose(path: Path) -> dict:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert isinstance(data, dict) and isinstance(data.get("services"), dict), f"{path}: no services"
+    return data
+
+
+def command_list(service: dict) -> list[str]:
+    cmd = service.get("command")
+    if isinstance(cmd, str):
+        return cmd.split()
+    assert isinstance(cmd, list), f"command must be a list or string, got {cmd!r}"
+    return [str(c) for c in cmd]
+
+
+def flag_value(args: list[str], flag: str) -> str | None:
+    """The value after ``flag`` in an argument list, or None."""
+    for i, a in enumerate(args[:-1]):
+        if a == flag:
+            return args[i + 1]
+    return None
+
+
+def environment(service: dict) -> dict[str, str]:
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) for item in env)
+    return {k: str(v) for k, v in env.items()}
+
+
+def dockerignore_matcher(lines: list[str]):
+    """Docker's .dockerignore semantics, enough for our patterns: last match wins, ``!`` re-includes,
+    a pattern matching a parent directory matches everything below it."""
+    rules = []
+    for raw in lines:
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        negate = line.startswith("!")
+        pattern = line[1:] if negate else line
+        pattern = pattern.strip("/")
+        regex = ""
+        i = 0
+        while i < len(pattern):
+            if pattern.startswith("**/", i):
+                regex += "(?:.*/)?"
+                i += 3
+            elif pattern.startswith("**", i):
+                regex += ".*"
+                i += 2
+            elif pattern[i] == "*":
+                regex += "[^/]*"
+                i += 1
+            elif pattern[i] == "?":
+                regex += "[^/]"
+                i += 1
+            else:
+                regex += re.escape(pattern[i])
+                i += 1
+        rules.append((re.compile(regex + r"\Z"), negate))
+
+    def ignored(path: str) -> bool:
+        parts = path.split("/")
+        candidates = ["/".join(parts[: n + 1]) for n in range(len(parts))]
+        verdict = False
+        for regex, negate in rules:
+            if any(regex.match(c) for c in candidates):
+                verdict = not negate
+        return verdict
+
+    return ignored
+
+
+# ---------------------------------------------------------------------------------------------
+# (a) Static checks
+
+
+def test_cluster_compose_contract():
+    compose = load_compose(CLUSTER_FILE)
+    services = compose["services"]
+    assert set(services) == {*KAFKA_SERVICES, "schema-registry"}
+
+    assert compose["networks"]["default"]["name"] == NETWORK
+    for name, svc in services.items():
+        hc = svc.get("healthcheck")
+        assert hc and hc.get("test") and not hc.get("disable"), f"{name}: no healthcheck"
+        assert "container_name" not in svc, f"{name}: container_name would break a second project"
+        for dep, spec in (svc.get("depends_on") or {}).items():
+            assert dep in services, f"{name} depends on unknown {dep}"
+            assert spec.get("condition") == "service_healthy", f"{name} -> {dep}: not service_healthy"
+
+    voters = set()
+    for name in KAFKA_SERVICES:
+        svc = services[name]
+        assert svc["image"] == "apache/kafka:4.2.2"
+        env = environment(svc)
+        assert "broker" in svc["networks"]["default"]["aliases"], f"{name}: no 'broker' alias"
+        assert set(env["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
+        assert env["CLUSTER_ID"], "KRaft needs a cluster id"
+        voters.add(env["KAFKA_CONTROLLER_QUORUM_VOTERS"])
+        # RF 3 and min ISR 2 for app topics and the internal ones.
+        assert env["KAFKA_DEFAULT_REPLICATION_FACTOR"] == "3"
+        assert env["KAFKA_MIN_INSYNC_REPLICAS"] == "2"
+        assert env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == "3"
+        assert env["KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR"] == "3"
+        assert env["KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"] == "2"
+        # Reachable in the network on 9092 under its own name, and from the host.
+        advertised = env["KAFKA_ADVERTISED_LISTENERS"]
+        assert f"://{name}:9092" in advertised
+        assert "://localhost:" in advertised and svc.get("ports"), f"{name}: not reachable from the host"
+        assert "9093" not in advertised, "controllers are not advertised to clients"
+    assert len(voters) == 1, "all nodes must agree on the quorum"
+    assert sorted(v.split("@")[0] for v in voters.pop().split(",")) == ["1", "2", "3"]
+    assert len({environment(services[n])["KAFKA_NODE_ID"] for n in KAFKA_SERVICES}) == 3
+    assert len({environment(services[n])["CLUSTER_ID"] for n in KAFKA_SERVICES}) == 1
+
+    registry = services["schema-registry"]
+    assert registry["image"] == "apicurio/apicurio-registry:3.3.3"
+    assert set(registry["depends_on"]) == set(KAFKA_SERVICES)
+    assert environment(registry)["QUARKUS_HTTP_PORT"] == "8081"
+    assert any(str(p).endswith(":8081") for p in registry["ports"])
+
+
+# What the apache/kafka image does with its environment: every KAFKA_* variable but these becomes a
+# server.properties entry (KAFKA_FOO_BAR -> foo.bar, ___ -> -, __ -> _). KAFKA_HEAP_OPTS is the
+# start script's JVM flag, not a broker setting.
+IMAGE_ENV_EXCLUDES = {"KAFKA_VERSION", "KAFKA_HEAP_OPTS", "KAFKA_HEAP_OPT", "KAFKA_LOG4J_OPTS", "KAFKA_OPTS",
+                      "KAFKA_JMX_OPTS", "KAFKA_JVM_PERFORMANCE_OPTS", "KAFKA_GC_LOG_OPTS", "KAFKA_LOG4J_ROOT_LOGLEVEL",
+                      "KAFKA_LOG4J_LOGGERS", "KAFKA_TOOLS_LOG4J_LOGLEVEL"}
+
+CHECK_KAFKA_CONFIG = """
+import java.io.FileReader;
+import java.util.Properties;
+
+public class CheckKafkaConfig {
+    public static void main(String[] args) throws Exception {
+        var known = kafka.server.KafkaConfig.configNames();
+        for (String path : args) {
+            var props = new Properties();
+            try (var reader = new FileReader(path)) { props.load(reader); }
+            for (String name : props.stringPropertyNames()) {
+                if (!known.contains(name)) System.out.println("UNKNOWN " + path + " " + name);
+            }
+            new kafka.server.KafkaConfig(props, true);  // throws on a bad value or inconsistent listeners
+            System.out.println("VALID " + path);
+        }
+    }
+}
+"""
+
+
+def server_properties(env: dict[str, str]) -> dict[str, str]:
+    """The server.properties the apache/kafka image renders from a service's environment."""
+    props = {}
+    for key, value in env.items():
+        if not key.startswith("KAFKA_") or key in IMAGE_ENV_EXCLUDES:
+            continue
+        name = key[len("KAFKA_"):].lower().replace("___", "-").replace("__", "\0").replace("_", ".").replace("\0", "_")
+        # Compose interpolation with the defaults (${VAR:-default}).
+        props[name] = re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", value)
+    return props
+
+
+def test_cluster_compose_kafka_settings_are_valid_for_kafka_4_2_2(tmp_path):
+    """Every broker setting of the compose file is a Kafka 4.2.2 setting, and each node's config is
+    accepted by Kafka's own validation (the jars of the local stack, same version as the image)."""
+    services = load_compose(CLUSTER_FILE)["services"]
+    assert services["kafka-1"]["image"].endswith(":" + local_stack.KAFKA_VERSION)
+    local_stack.install()
+    java = local_stack.find_java(17)
+    files = []
+    for name in KAFKA_SERVICES:
+        path = tmp_path / f"{name}.properties"
+        path.write_text("".join(f"{k}={v}\n" for k, v in server_properties(environment(services[name])).items()))
+        files.append(str(path))
+    source = tmp_path / "CheckKafkaConfig.java"
+    source.write_text(CHECK_KAFKA_CONFIG)
+    result = _run([java, "-cp", str(local_stack.KAFKA_LIBS / "*"), str(source), *files], timeout=180)
+    assert result.returncode == 0, f"Kafka rejected the compose settings:\n{result.stdout}\n{result.stderr[-3000:]}"
+    assert "UNKNOWN" not in result.stdout, result.stdout
+    assert result.stdout.count("VALID ") == 3, result.stdout
+
+
+def test_apps_compose_contract():
+    compose = load_compose(APPS_FILE)
+    services = compose["services"]
+    assert set(services) == {"producer", "consumer"}
+    net = compose["networks"]["default"]
+    assert net.get("external") is True and net.get("name") == NETWORK
+
+    cluster = load_compose(CLUSTER_FILE)
+    registry_port = environment(cluster["services"]["schema-registry"])["QUARKUS_HTTP_PORT"]
+    registry_url = f"http://schema-registry:{registry_port}/apis/ccompat/v7"
+
+    for name, image, target in (("producer", PRODUCER_IMAGE, "producer"), ("consumer", CONSUMER_IMAGE, "consumer")):
+        svc = services[name]
+        assert svc["image"] == image
+        build = svc["build"]
+        assert (APPS_FILE.parent / build["context"]).resolve() == ROOT
+        assert (ROOT / build["dockerfile"]).resolve() == DOCKERFILE
+        assert build["target"] == target
+        args = command_list(svc)
+        assert flag_value(args, "-b") == "broker:9092"
+        assert flag_value(args, "-s") == registry_url
+        assert flag_value(args, "-t") == "assignment"
+        # The cluster's min.insync.replicas=2 needs topics with 3 replicas.
+        assert flag_value(args, "--replication-factor") == "3"
+        assert "container_name" not in svc
+    consumer = services["consumer"]
+    assert flag_value(command_list(consumer), "-g") == "customerGroup"
+    # --scale consumer=3: nothing that can exist only once.
+    assert "ports" not in consumer and "hostname" not in consumer
+    assert compose.get("name") and compose["name"] != "docker", "own project name: `down` must not touch the cluster"
+
+
+def test_dockerfile_contract():
+    text = DOCKERFILE.read_text(encoding="utf-8")
+    args = dict(re.findall(r"^ARG (\w+)=(\S+)$", text, re.M))
+    assert args["PYTHON_IMAGE"] == "python:3.11-slim"
+    assert args["JDK_IMAGE"] == "eclipse-temurin:17-jdk"
+    assert args["JRE_IMAGE"] == "eclipse-temurin:17-jre"
+    stages = dict((name, base) for base, name in re.findall(r"^FROM (\S+) AS (\S+)$", text, re.M))
+    assert stages == {"python-builder": "${PYTHON_IMAGE}", "scala-builder": "${JDK_IMAGE}",
+                      "producer": "${PYTHON_IMAGE}", "consumer": "${JRE_IMAGE}"}
+    blocks = dict(re.findall(r"^FROM \S+ AS (\S+)$(.*?)(?=^FROM |\Z)", text, re.M | re.S))
+    assert 'ENTRYPOINT ["python", "-m", "txpipe.producer"]' in blocks["producer"]
+    assert re.search(r'ENTRYPOINT \["java", "-jar", "\S+\.jar"\]', blocks["consumer"])
+    for target in ("producer", "consumer"):
+        users = re.findall(r"^USER (\S+)", blocks[target], re.M)
+        assert users and users[-1].split(":")[0] not in ("root", "0"), f"{target} must run as non-root"
+        for label in ("title", "description", "version"):
+            assert f"org.opencontainers.image.{label}=" in blocks[target]
+        assert "--from=python-builder" in blocks[target] or "--from=scala-builder" in blocks[target]
+    # Dependencies are resolved before the sources are copied (cached layer).
+    scala = blocks["scala-builder"]
+    assert scala.index("sbt update") < scala.index("COPY scala/src/")
+    python = blocks["python-builder"]
+    assert python.index("pip install") < python.index("COPY src/")
+    assert "grpcio-tools" in python and "compile_protos" in python
+
+
+def test_dockerignore_keeps_the_context_small():
+    ignored = dockerignore_matcher((ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines())
+    for path in (".venv/bin/python", ".stack/images/jdk.tar", ".git/HEAD", "scala/target/txpipe-consumer.jar",
+                 "scala/project/target/config-classes/x.class", "scala/project/project/target/x",
+                 "src/txpipe/gen/transaction_pb2.py", "src/txpipe/__pycache__/producer.cpython-311.pyc",
+                 ".pytest_cache/v/cache", "tests/unit/test_totals.py", "bench-results/x.json"):
+        assert ignored(path), f"{path} would be sent to the build context"
+    text = DOCKERFILE.read_text(encoding="utf-8")
+    sources = []
+    for line in re.findall(r"^COPY (?!--from)(.+)$", text, re.M):
+        sources += line.split()[:-1]
+    assert sources
+    for src in sources:
+        assert (ROOT / src).exists(), f"COPY source {src} missing"
+        assert not ignored(src.rstrip("/")), f"COPY source {src} is excluded by .dockerignore"
+    for path in ("src/txpipe/producer.py", "scala/src/main/scala/txpipe/consumer/Main.scala", "proto/transaction.proto",
+                 "docker/certs/README.md"):
+        assert not ignored(path), f"{path} is needed in the build context"
+
+
+# ---------------------------------------------------------------------------------------------
+# (b) End to end: build the images, run them against the real local stack
+
+
+def _run(cmd: list[str], timeout: float, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False, **kw)
+
+
+@pytest.fixture(scope="module")
+def engine() -> str:
+    """docker when a Docker engine answers, else podman; a failure (not a skip) when neither works."""
+    if shutil.which("docker"):
+        try:
+            if _run(["docker", "info"], timeout=30).returncode == 0:
+                return "docker"
+        except subprocess.TimeoutExpired:
+            pass
+    podman = shutil.which("podman")
+    if not podman:
+        pytest.fail("no container engine: no Docker engine answers `docker info` and podman is not installed; "
+                    "run `bash tools/container/setup-podman.sh` (installs and configures podman)")
+    info = _run([podman, "info"], timeout=60)
+    if info.returncode != 0:
+        pytest.fail(f"podman is installed but does not work (`podman info` failed): {info.stderr.strip()[-2000:]}\n"
+                    "run `bash tools/container/setup-podman.sh`")
+    return "podman"
+
+
+@pytest.fixture(scope="module")
+def base_images(engine) -> dict:
+    """--build-arg flags for the stand-in base images (built or loaded from cache), unless upstream is asked for."""
+    if os.environ.get("TXPIPE_CONTAINER_BASE") == "upstream":
+        return {"args": [], "seconds": 0.0}
+    env = {**os.environ, "ENGINE": engine}
+    t0 = time.monotonic()
+    result = _run(["bash", str(BASE_IMAGES)], timeout=1800, env=env)
+    assert result.returncode == 0, f"base-images.sh failed:\n{result.stderr[-4000:]}"
+    seconds = round(time.monotonic() - t0, 1)
+    print(f"stand-in base images ready in {seconds}s: {result.stdout.split()}")
+    printed = _run(["bash", str(BASE_IMAGES), "--print-build-args"], timeout=60, env=env)
+    assert printed.returncode == 0, printed.stderr
+    return {"args": printed.stdout.split(), "seconds": seconds}
+
+
+@pytest.fixture(scope="module")
+def images(engine, base_images) -> dict:
+    """Both targets built; build times and image sizes printed and written to .stack/container-images.json."""
+    base_image_args = base_images["args"]
+    report = {"engine": engine, "base_build_args": base_image_args, "base_images_seconds": base_images["seconds"],
+              "images": {}}
+    for target, tag in (("producer", PRODUCER_IMAGE), ("consumer", CONSUMER_IMAGE)):
+        cmd = [engine, "build", "--network", "host", "-f", str(DOCKERFILE), "--target", target,
+               *base_image_args, "-t", tag, str(ROOT)]
+        t0 = time.monotonic()
+        try:
+            result = _run(cmd, timeout=1800)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"building {target} took longer than 30 minutes")
+        seconds = round(time.monotonic() - t0, 1)
+        assert result.returncode == 0, f"building {target} failed:\n{(result.stdout + result.stderr)[-6000:]}"
+        inspect = _run([engine, "image", "inspect", tag], timeout=60)
+        assert inspect.returncode == 0, inspect.stderr
+        meta = json.loads(inspect.stdout)[0]
+        size = int(meta.get("Size") or meta.get("VirtualSize") or 0)
+        config = meta.get("Config") or {}
+        report["images"][target] = {
+            "tag": tag, "build_seconds": seconds, "size_bytes": size, "size_mb": round(size / 1e6, 1),
+            "user": config.get("User"), "entrypoint": config.get("Entrypoint"), "labels": config.get("Labels") or {},
+        }
+        print(f"{tag}: built in {seconds}s, {size / 1e6:.1f} MB")
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    REPORT.write_text(json.dumps({**report, "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}, indent=2) + "\n")
+    return report
+
+
+def test_images_metadata(images):
+    for target, info in images["images"].items():
+        assert info["user"] and info["user"].split(":")[0] not in ("root", "0"), f"{target} runs as root"
+        labels = info["labels"]
+        for key in ("org.opencontainers.image.title", "org.opencontainers.image.version",
+                    "org.opencontainers.image.description", "org.opencontainers.image.base.name"):
+            assert labels.get(key), f"{target}: label {key} missing"
+        assert info["size_bytes"] > 0
+    assert images["images"]["producer"]["entrypoint"] == ["python", "-m", "txpipe.producer"]
+    assert images["images"]["consumer"]["entrypoint"][:2] == ["java", "-jar"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("container-stack-run")
+    handle = local_stack.up(kafka_port=_free_port(), controller_port=_free_port(), registry_port=_free_port(),
+                            run_dir=run_dir)
+    try:
+        yield handle
+    finally:
+        local_stack.down(run_dir=run_dir)
+
+
+class ContainerOutput:
+    """Reads a running container's stdout lines; keeps each account's last logged total."""
+
+    def __init__(self, proc: subprocess.Popen) -> None:
+        self.proc = proc
+        self.lines: list[str] = []
+        self.last: dict[str, str] = {}
+        self.changed = threading.Condition()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        for raw in self.proc.stdout:
+            line = raw.rstrip("\n")
+            with self.changed:
+                self.lines.append(line)
+                m = LINE.match(line)
+                if m:
+                    self.last[m["account"]] = m["total"]
+                self.changed.notify_all()
+        with self.changed:
+            self.changed.notify_all()
+
+    def wait_for(self, expected: dict[str, str], timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while not all(self.last.get(a) == t for a, t in expected.items()):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self.proc.poll() is not None:
+                    return False
+                self.changed.wait(min(remaining, 1.0))
+        return True
+
+
+def _remove(engine: str, name: str) -> None:
+    try:
+        _run([engine, "rm", "-f", "-t", "10", name] if engine == "podman" else [engine, "rm", "-f", name], timeout=60)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def test_images_run_the_pipeline_on_the_local_stack(engine, images, stack, tmp_path):
+    topic = f"ct-{secrets.token_hex(4)}"
+    group = f"ct-group-{secrets.token_hex(4)}"
+    suffix = secrets.token_hex(4)
+    producer_name, consumer_name = f"txpipe-ct-producer-{suffix}", f"txpipe-ct-consumer-{suffix}"
+    out = tmp_path / "out"
+    out.mkdir()
+    out.chmod(0o777)  # the images run as uid 10001
+
+    try:
+        # Producer: a fixed seed, ground truth written to the mounted directory.
+        try:
+            produced = _run([engine, "run", "--rm", "--name", producer_name, "--network", "host",
+                             "-v", f"{out}:/out", PRODUCER_IMAGE,
+                             "-b", stack.bootstrap_servers, "-s", stack.schema_registry_url, "-t", topic,
+                             "-n", "1500", "-a", "12", "--seed", "4242", "--ground-truth", "/out/truth.json", "-q"],
+                            timeout=300)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the producer container did not finish within 300s")
+        assert produced.returncode == 0, f"producer failed:\n{produced.stdout[-2000:]}\n{produced.stderr[-4000:]}"
+        assert "delivered=1500 failed=0" in produced.stdout, produced.stdout[-2000:]
+        truth = verify.load_ground_truth(out / "truth.json")
+        expected = truth["totals"]
+        assert len(expected) == 12
+
+        # Consumer: its stdout lines, until every account's last total is the ground truth's.
+        proc = subprocess.Popen([engine, "run", "--name", consumer_name, "--network", "host", CONSUMER_IMAGE,
+                                 "-b", stack.bootstrap_servers, "-s", stack.schema_registry_url, "-t", topic,
+                                 "-g", group],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+        stderr_lines: list[str] = []
+        threading.Thread(target=lambda: stderr_lines.extend(proc.stderr), daemon=True).start()
+        output = ContainerOutput(proc)
+        try:
+            reached = output.wait_for(expected, timeout=240)
+            wrong = {a: (t, output.last.get(a)) for a, t in expected.items() if output.last.get(a) != t}
+            assert reached and not wrong, (
+                f"consumer container ({'running' if proc.poll() is None else f'exited {proc.returncode}'}) "
+                f"did not print the expected totals within 240s: {len(wrong)} accounts differ, "
+                f"e.g. {dict(list(wrong.items())[:5])}; {len(output.lines)} lines; stderr tail:\n"
+                + "".join(stderr_lines[-30:])
+            )
+            assert set(output.last) == set(expected), "totals for accounts the producer never sent to"
+            tuples = [line for line in output.lines if LINE.match(line)]
+            assert len(tuples) == 1500, f"one line per transaction expected, got {len(tuples)}"
+        finally:
+            stopped = _run([engine, "stop", "-t", "20", consumer_name], timeout=60)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            assert stopped.returncode == 0 or proc.poll() is not None
+    finally:
+        _remove(engine, consumer_name)
+        _remove(engine, producer_name)
