@@ -59,7 +59,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=42, help="random seed of the synthetic data (default 42)")
     p.add_argument("-r", "--rate", type=float, default=0, help="at most this many transactions per second (default 0: unlimited)")
     p.add_argument("-p", "--partitions", type=int, default=6, help="partitions if the topic is created (default 6)")
-    p.add_argument("--replication-factor", type=int, default=1, help="replication factor if the topic is created (default 1)")
+    p.add_argument("--replication-factor", type=int, default=-1,
+                   help="replication factor if the topic is created (default -1: the broker's default.replication.factor)")
     p.add_argument("--ground-truth", type=Path, help="write the acknowledged transactions and exact per-account totals to this JSON file")
     p.add_argument("--flush-timeout", type=float, default=60, help="seconds to wait for outstanding deliveries on exit (default 60)")
     p.add_argument("--registry-wait", type=float, default=60, help="seconds to keep retrying an unreachable schema registry (default 60)")
@@ -72,8 +73,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--accounts must be >= 1")
     if args.rate < 0:
         p.error("--rate must be >= 0")
-    if args.partitions < 1 or args.replication_factor < 1:
-        p.error("--partitions and --replication-factor must be >= 1")
+    if args.partitions < 1:
+        p.error("--partitions must be >= 1")
+    if args.replication_factor < 1 and args.replication_factor != -1:
+        p.error("--replication-factor must be >= 1, or -1 for the broker's default")
     for item in args.extra:
         if "=" not in item:
             p.error(f"-X expects KEY=VALUE, got {item!r}")

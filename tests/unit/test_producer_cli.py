@@ -20,7 +20,7 @@ def test_extra_settings_are_passed_through():
 
 @pytest.mark.parametrize(
     "extra",
-    [["-n", "-1"], ["-a", "0"], ["-r", "-5"], ["-X", "novalue"], ["-i", "/nonexistent/file.csv"], ["-p", "0"]],
+    [["-n", "-1"], ["-a", "0"], ["-r", "-5"], ["-X", "novalue"], ["-i", "/nonexistent/file.csv"], ["-p", "0"], ["--replication-factor", "0"]],
 )
 def test_bad_flags_exit_2(extra, capsys):
     with pytest.raises(SystemExit) as exc:
