@@ -39,3 +39,37 @@ def test_unknown_librdkafka_setting_is_refused_before_connecting(capsys):
     code = producer.main(producer.parse_args(BASE + ["-X", "no.such.setting=1"]))
     assert code == producer.EXIT_USAGE
     assert "no.such.setting" in capsys.readouterr().err
+
+
+class _CapturingProducer:
+    """Stands in for confluent_kafka.Producer: records what would be sent."""
+
+    def __init__(self):
+        self.sent = []
+
+    def produce(self, topic, value, key, on_delivery=None):
+        self.sent.append((topic, key, value))
+
+    def poll(self, timeout=0):
+        return 0
+
+
+def test_sender_reuses_the_registry_header_byte_for_byte():
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+    from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
+    from confluent_kafka.serialization import MessageField, SerializationContext
+
+    from txpipe.generator import generate
+    from txpipe.schema import Transaction
+
+    registry = SchemaRegistryClient.new_client({"url": "mock://sender"})
+    serializer = ProtobufSerializer(Transaction, registry, {"use.deprecated.format": False})
+    fake = _CapturingProducer()
+    sender = producer.Sender(fake, serializer, "t", producer.Stats(), registry_wait=1)
+    txs = list(generate(50, 5, seed=3))
+    for tx in txs:
+        sender.send(tx)
+    ctx = SerializationContext("t", MessageField.VALUE)
+    assert [v for _, _, v in fake.sent] == [serializer(tx, ctx) for tx in txs]
+    assert [k for _, k, _ in fake.sent] == [tx.account_number.encode() for tx in txs]
+    assert sender.header == fake.sent[0][2][:6]

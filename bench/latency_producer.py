@@ -1,0 +1,59 @@
+"""Sends the synthetic workload at a fixed rate through txpipe's own Sender, recording each send's wall time.
+
+    python -m bench.latency_producer -b BOOTSTRAP -s REGISTRY -t TOPIC -n COUNT -a ACCOUNTS --seed S -r RATE --out FILE
+
+FILE gets one float64 per transaction: time.time() just before it was serialized and queued.
+Same producer settings as the CLI (txpipe.producer.producer_config).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from array import array
+
+from confluent_kafka import Producer
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
+
+from txpipe import generator
+from txpipe.producer import Sender, Stats, producer_config
+from txpipe.schema import Transaction
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser()
+    for flag in ("-b", "-s", "-t", "--out"):
+        ap.add_argument(flag, required=True)
+    ap.add_argument("-n", type=int, required=True)
+    ap.add_argument("-a", type=int, default=20)
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("-r", type=float, required=True)
+    args = ap.parse_args(argv)
+    conf = producer_config(argparse.Namespace(bootstrap_servers=args.b, extra=[]))
+    producer = Producer(conf)
+    registry = SchemaRegistryClient.new_client({"url": args.s})
+    serializer = ProtobufSerializer(Transaction, registry, {"use.deprecated.format": False})
+    stats = Stats()
+    sender = Sender(producer, serializer, args.t, stats, registry_wait=30)
+    txs = list(generator.generate(args.n, args.a, args.seed))
+    sender.serialize(txs[0])  # registers the schema before the clock starts
+    sends = array("d", bytes(8 * len(txs)))
+    clock = time.time
+    started = time.monotonic()
+    for i, tx in enumerate(txs):
+        wait = started + i / args.r - time.monotonic()
+        if wait > 0:
+            producer.poll(wait)
+        sends[i] = clock()
+        sender.send(tx)
+    left = producer.flush(60)
+    with open(args.out, "wb") as f:
+        sends.tofile(f)
+    print(f"sent={stats.queued} delivered={stats.delivered} failed={stats.failed + left}")
+    return 0 if stats.failed == 0 and left == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,199 @@
+"""Our producer (the CLI) and our Kafka Streams consumer (the fat jar), run and timed."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from pathlib import Path
+
+from bench.common import CONSUMER_JAR, MIB, PY, Proc, java, log, run
+from bench.workload import Workload, running_lines
+
+_SUMMARY = re.compile(r"sent=(?P<sent>\d+) delivered=(?P<delivered>\d+) failed=(?P<failed>\d+).*elapsed=(?P<elapsed>[\d.]+)s")
+_LINE = re.compile(rb"^\((?P<account>.*), (?P<total>-?\d+\.\d+)\)$")
+
+
+def producer(bootstrap: str, registry: str, topic: str, wl: Workload, workdir: Path, name: str, timeout: float,
+             extra: list[str] | None = None) -> dict:
+    """``python -m txpipe.producer`` sending the workload; its own elapsed and the wall time."""
+    cmd = [PY, "-m", "txpipe.producer", "-b", bootstrap, "-s", registry, "-t", topic, "-n", str(wl.count),
+           "-a", str(wl.accounts), "--seed", str(wl.seed), "-q", *(extra or [])]
+    p = run(cmd, workdir, name, timeout)
+    m = _SUMMARY.search(p.stdout_text())
+    if not m or int(m["delivered"]) != wl.count:
+        raise RuntimeError(f"producer did not deliver {wl.count}: {p.stdout_text()[-500:]}")
+    rps = wl.count / float(m["elapsed"])
+    return {
+        "records": wl.count,
+        "records_per_s": rps,
+        "mib_per_s": rps * wl.avg_record_bytes / MIB,
+        "wall_s": p.wall,
+        "wall_records_per_s": wl.count / p.wall,
+        "us_per_tx": p.wall / wl.count * 1e6,
+        "peak_rss_mib": p.peak_rss / MIB,
+    }
+
+
+def consumer_command(bootstrap: str, registry: str, topic: str, group: str, state_dir: Path, guarantee: str,
+                     extra: list[str] | None = None, jvm: list[str] | None = None, heap: str = "512m") -> list[str]:
+    """The same JVM command line ConsumerProcess uses (heap 512m), with a private state dir."""
+    return [java(), f"-Xmx{heap}", *(jvm or []), "-jar", str(CONSUMER_JAR), "-b", bootstrap, "-s", registry,
+            "-t", topic, "-g", group, "--state-dir", str(state_dir), "--processing-guarantee", guarantee, *(extra or [])]
+
+
+def consumer_drain(bootstrap: str, registry: str, topic: str, wl: Workload, guarantee: str, workdir: Path, name: str,
+                   timeout: float, extra: list[str] | None = None, jvm: list[str] | None = None) -> dict:
+    """Starts a fresh consumer group on a full topic; times it until every account's final total is logged.
+
+    stdout goes to a file (as in production); the harness tails it. Until N lines exist it only counts
+    newlines (cheap, so the harness steals little CPU); then it checks the last total of every account.
+    """
+    group = f"bench-{name}-{time.time_ns()}"
+    state_dir = workdir / f"{name}-state"
+    cmd = consumer_command(bootstrap, registry, topic, group, state_dir, guarantee, extra, jvm)
+    p = Proc(cmd, workdir / f"{name}.out", workdir / f"{name}.err").start()
+    lines = 0
+    first_line_at = done_at = None
+    buf = b""
+    last: dict[bytes, bytes] = {}
+    expected = {k.encode(): v.encode() for k, v in wl.final_totals.items()}
+    try:
+        with open(p.stdout_path, "rb") as f:
+            deadline = p.started + timeout
+            while done_at is None:
+                chunk = f.read(1 << 20)
+                now = time.monotonic()
+                if not chunk:
+                    if p.popen.poll() is not None:
+                        raise RuntimeError(f"{name}: consumer exited with {p.popen.returncode}; see {p.stderr_path}")
+                    if now > deadline:
+                        raise TimeoutError(f"{name}: {lines} of {wl.count} lines after {timeout:.0f}s; see {p.stderr_path}")
+                    time.sleep(0.02)
+                    continue
+                if first_line_at is None:
+                    first_line_at = now
+                lines += chunk.count(b"\n")
+                buf += chunk
+                if lines >= wl.count:
+                    *complete, buf = buf.split(b"\n")
+                    for raw in complete:
+                        m = _LINE.match(raw)
+                        if m:
+                            last[m["account"]] = m["total"]
+                    if all(last.get(a) == t for a, t in expected.items()):
+                        done_at = now
+                elif len(buf) > (64 << 20):  # keep only whole lines' worth of the tail in memory
+                    *complete, buf = buf.split(b"\n")
+                    for raw in complete:
+                        m = _LINE.match(raw)
+                        if m:
+                            last[m["account"]] = m["total"]
+    finally:
+        p.stop()
+    wall = done_at - p.started
+    steady = done_at - first_line_at if first_line_at and done_at > first_line_at else wall
+    return {
+        "guarantee": guarantee,
+        "records": wl.count,
+        "lines": lines,
+        "wall_s": wall,
+        "wall_records_per_s": wl.count / wall,
+        "first_line_after_s": first_line_at - p.started,
+        "steady_records_per_s": wl.count / steady,
+        "us_per_tx": wall / wl.count * 1e6,
+        "peak_rss_mib": p.peak_rss / MIB,
+    }
+
+
+def wait_running(p: Proc, timeout: float) -> None:
+    """Until Kafka Streams logs its RUNNING state on stderr."""
+    deadline = time.monotonic() + timeout
+    while "-> RUNNING" not in p.stderr_text():
+        if p.popen.poll() is not None:
+            raise RuntimeError(f"consumer exited with {p.popen.returncode}; see {p.stderr_path}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"consumer not RUNNING after {timeout:.0f}s; see {p.stderr_path}")
+        time.sleep(0.1)
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return 0.0
+    i = min(len(sorted_values) - 1, max(0, int(round(q / 100 * len(sorted_values) + 0.5)) - 1))
+    return sorted_values[i]
+
+
+def latency(bootstrap: str, registry: str, topic: str, rate: int, seconds: float, warmup_s: float, accounts: int,
+            seed: int, workdir: Path, name: str, timeout: float, extra: list[str] | None = None) -> dict:
+    """Send time (wall clock at produce, per transaction) to the moment the consumer's line is read.
+
+    The consumer runs live (exactly_once_v2, stdout read through a pipe and time-stamped on arrival by a
+    thread of this process); the producer runs in its own process (bench.latency_producer, txpipe's Sender)
+    at a fixed rate, recording time.time() before each send. A line is matched to its transaction by
+    (account, running total), which the harness recomputes from the generator.
+    """
+    from confluent_kafka.admin import AdminClient
+
+    from txpipe.producer import ensure_topic
+
+    ensure_topic(AdminClient({"bootstrap.servers": bootstrap}), topic, 6, 1)
+    group = f"bench-{name}-{time.time_ns()}"
+    cmd = consumer_command(bootstrap, registry, topic, group, workdir / f"{name}-state", "exactly_once_v2", extra)
+    cons = Proc(cmd, workdir / f"{name}.consumer.out", workdir / f"{name}.consumer.err", stdout_pipe=True).start()
+    arrivals: list[tuple[float, bytes]] = []
+
+    def reader() -> None:
+        clock = time.time
+        for raw in cons.popen.stdout:
+            arrivals.append((clock(), raw))
+
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
+    count = int(rate * (seconds + warmup_s))
+    warmup = int(rate * warmup_s)
+    sends_path = workdir / f"{name}.sends"
+    try:
+        wait_running(cons, 120)
+        prod = run([PY, "-m", "bench.latency_producer", "-b", bootstrap, "-s", registry, "-t", topic,
+                    "-n", str(count), "-a", str(accounts), "--seed", str(seed), "-r", str(rate), "--out", str(sends_path)],
+                   workdir, f"{name}.producer", timeout)
+        from array import array
+
+        sends = array("d")
+        with open(sends_path, "rb") as f:
+            sends.frombytes(f.read())
+        expected = running_lines(count, accounts, seed)
+        index = {}
+        for i, (acc, tot) in enumerate(expected):
+            index.setdefault((acc.encode(), tot.encode()), i)
+        deadline = time.monotonic() + 60
+        while len(arrivals) < count and time.monotonic() < deadline and cons.popen.poll() is None:
+            time.sleep(0.1)
+    finally:
+        cons.stop()
+        t.join(5)
+    got: dict[int, float] = {}
+    for ts, raw in arrivals:
+        m = _LINE.match(raw.rstrip(b"\n"))
+        if m:
+            i = index.get((m["account"], m["total"]))
+            if i is not None and i not in got:
+                got[i] = ts - sends[i]
+    lat = sorted(v * 1000 for i, v in got.items() if i >= warmup)
+    measured = count - warmup
+    achieved = (measured - 1) / (sends[-1] - sends[warmup]) if measured > 1 and sends[-1] > sends[warmup] else 0.0
+    if len(lat) < measured:
+        log(f"{name}: only {len(lat)} of {measured} measured transactions were logged within the wait")
+    return {
+        "rate": rate,
+        "achieved_send_rate": achieved,
+        "sent": measured,
+        "received": len(lat),
+        "p50_ms": percentile(lat, 50),
+        "p95_ms": percentile(lat, 95),
+        "p99_ms": percentile(lat, 99),
+        "p999_ms": percentile(lat, 99.9),
+        "max_ms": lat[-1] if lat else 0.0,
+        "consumer_peak_rss_mib": cons.peak_rss / MIB,
+    }

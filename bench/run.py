@@ -1,0 +1,264 @@
+"""The benchmark: our producer and consumer beside Kafka's own tools, on one local stack, in one run.
+
+    python -m bench.run --size 1000000 --reps 3 --out bench-results/      # make bench
+    python -m bench.run --smoke --out bench-results/smoke                 # make bench-smoke
+
+It starts its own Kafka + schema registry (free loopback ports, private run dir), and writes
+results.json, README-table.md and PNG plots to --out. Every figure is the median of --reps runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import kafka_tools, ours, report
+from bench.common import CONSUMER_JAR, free_port, log, machine_and_versions, median
+from bench.workload import workload
+
+STEPS = ("producer", "consumer", "latency", "growth")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--size", type=int, default=1_000_000, help="transactions per throughput run (default 1,000,000)")
+    ap.add_argument("--reps", type=int, default=3, help="repetitions; each figure is their median (default 3)")
+    ap.add_argument("--accounts", type=int, default=20, help="accounts of the main runs (default 20)")
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--out", type=Path, default=Path("bench-results"))
+    ap.add_argument("--steps", default=",".join(STEPS), help=f"comma-separated subset of {','.join(STEPS)}")
+    ap.add_argument("--rates", default="1000,10000", help="end-to-end latency rates, tx/s (default 1000,10000)")
+    ap.add_argument("--latency-seconds", type=float, default=10, help="measured seconds per latency run (default 10)")
+    ap.add_argument("--latency-warmup", type=float, default=5, help="seconds sent before measuring, while the fresh consumer JVM warms up (default 5)")
+    ap.add_argument("--e2e-records", type=int, default=10_000, help="EndToEndLatency round trips (default 10,000)")
+    ap.add_argument("--growth-sizes", default="10000,100000,1000000", help="sizes of the growth runs")
+    ap.add_argument("--growth-accounts", default="20,100000", help="account counts of the growth runs (at --size)")
+    ap.add_argument("--growth-reps", type=int, default=1, help="repetitions of each growth run (default 1)")
+    ap.add_argument("--smoke", action="store_true",
+                    help="tiny and quick, for CI: --size 2000 --reps 1, short latency runs, growth 1000,2000 / 20,500")
+    ap.add_argument("--bootstrap", help="use this running stack instead of starting one (development)")
+    ap.add_argument("--registry", help="its schema registry URL (with --bootstrap)")
+    ap.add_argument("--keep-work", action="store_true", help="keep the per-run logs and consumer output in OUT/work")
+    args = ap.parse_args(argv)
+    if args.smoke:
+        args.size, args.reps, args.latency_seconds, args.latency_warmup = 2000, 1, 2, 1
+        args.e2e_records, args.growth_sizes, args.growth_accounts = 500, "1000,2000", "20,500"
+        args.rates = "1000,10000"
+    args.steps = [s for s in args.steps.split(",") if s]
+    bad = set(args.steps) - set(STEPS)
+    if bad:
+        ap.error(f"unknown steps {sorted(bad)}")
+    args.rates = [int(r) for r in args.rates.split(",") if r]
+    args.growth_sizes = [int(s) for s in args.growth_sizes.split(",") if s]
+    args.growth_accounts = [int(s) for s in args.growth_accounts.split(",") if s]
+    return args
+
+
+def proc_timeout(n: int) -> float:
+    """Generous bound for one process handling n transactions on a busy 2-core machine."""
+    return 180 + n / 500
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, bootstrap: str, registry: str, work: Path):
+        self.args, self.bootstrap, self.registry, self.work = args, bootstrap, registry, work
+        self.seq = 0
+        from txpipe.producer import producer_config
+
+        self.librdkafka_conf = producer_config(argparse.Namespace(bootstrap_servers=bootstrap, extra=[]))
+        self.java_settings = kafka_tools.producer_settings(self.librdkafka_conf)
+        self.filled: dict[tuple[int, int], str] = {}  # (count, accounts) -> a topic our producer filled
+
+    def topic(self, what: str) -> str:
+        self.seq += 1
+        return f"bench-{what}-{self.seq}-{os.getpid()}"
+
+    def ensure(self, topic: str) -> None:
+        from confluent_kafka.admin import AdminClient
+
+        from txpipe.producer import ensure_topic
+
+        ensure_topic(AdminClient({"bootstrap.servers": self.bootstrap}), topic, 6, 1)
+
+    # 1. producer ---------------------------------------------------------------------------
+    def our_producer(self, n: int, accounts: int, reps: int) -> dict:
+        wl = workload(n, accounts, self.args.seed)
+        runs = []
+        for r in range(reps):
+            topic = self.topic(f"p{n}-a{accounts}")
+            log(f"our producer: {n} tx, {accounts} accounts, rep {r + 1}/{reps}")
+            runs.append(ours.producer(self.bootstrap, self.registry, topic, wl, self.work, topic, proc_timeout(n)))
+            self.filled[(n, accounts)] = topic
+        return summarize(runs, {"avg_record_bytes": wl.avg_record_bytes, "avg_key_bytes": wl.avg_key_bytes,
+                                "avg_value_bytes": wl.avg_value_bytes})
+
+    def producer_step(self) -> dict:
+        a = self.args
+        ourfig = self.our_producer(a.size, a.accounts, a.reps)
+        size = round(ourfig["avg_record_bytes"])
+        runs = []
+        for r in range(a.reps):
+            topic = self.topic("pp")
+            self.ensure(topic)
+            log(f"ProducerPerformance: {a.size} records of {size} bytes, rep {r + 1}/{a.reps}")
+            runs.append(kafka_tools.producer_performance(self.bootstrap, topic, a.size, size, self.java_settings,
+                                                         self.work, topic, proc_timeout(a.size)))
+        pp = summarize(runs, {"record_size": size, "settings": self.java_settings})
+        return {"ours": ourfig, "producer_performance": pp,
+                "ratio": ourfig["records_per_s"] / pp["records_per_s"],
+                "ratio_wall": ourfig["wall_records_per_s"] / pp["wall_records_per_s"],
+                "our_settings": {k: v for k, v in self.librdkafka_conf.items() if k != "bootstrap.servers"}}
+
+    # 2. consumer ---------------------------------------------------------------------------
+    def backlog(self, n: int, accounts: int) -> str:
+        if (n, accounts) not in self.filled:
+            self.our_producer(n, accounts, 1)
+        return self.filled[(n, accounts)]
+
+    def our_consumer(self, n: int, accounts: int, guarantee: str, reps: int) -> dict:
+        wl = workload(n, accounts, self.args.seed)
+        topic = self.backlog(n, accounts)
+        runs = []
+        for r in range(reps):
+            name = f"c-{guarantee}-{n}-{accounts}-{r}"
+            log(f"our consumer ({guarantee}): draining {n} tx, {accounts} accounts, rep {r + 1}/{reps}")
+            runs.append(ours.consumer_drain(self.bootstrap, self.registry, topic, wl, guarantee, self.work, name,
+                                            proc_timeout(n)))
+        return summarize(runs, {"guarantee": guarantee})
+
+    def consumer_step(self) -> dict:
+        a = self.args
+        eos = self.our_consumer(a.size, a.accounts, "exactly_once_v2", a.reps)
+        alos = self.our_consumer(a.size, a.accounts, "at_least_once", a.reps)
+        topic = self.backlog(a.size, a.accounts)
+        runs = []
+        for r in range(a.reps):
+            log(f"ConsumerPerformance: {a.size} records, rep {r + 1}/{a.reps}")
+            runs.append(kafka_tools.consumer_performance(self.bootstrap, topic, a.size, self.work, f"cp-{r}",
+                                                         proc_timeout(a.size)))
+        cp = summarize(runs, {})
+        return {"ours_eos": eos, "ours_alos": alos, "consumer_performance": cp,
+                "ratio_eos": eos["wall_records_per_s"] / cp["wall_records_per_s"],
+                "ratio_alos": alos["wall_records_per_s"] / cp["wall_records_per_s"],
+                "ratio_eos_own_figures": eos["steady_records_per_s"] / cp["records_per_s"]}
+
+    # 3. latency ----------------------------------------------------------------------------
+    def latency_step(self) -> dict:
+        a = self.args
+        size = round(workload(a.size, a.accounts, a.seed).avg_record_bytes)
+        out = {}
+        for rate in a.rates:
+            runs = []
+            for r in range(a.reps):
+                topic = self.topic(f"lat{rate}")
+                log(f"latency at {rate} tx/s for {a.latency_seconds:.0f}s, rep {r + 1}/{a.reps}")
+                runs.append(ours.latency(self.bootstrap, self.registry, topic, rate, a.latency_seconds, a.latency_warmup,
+                                         a.accounts, a.seed + r, self.work, topic, proc_timeout(int(rate * a.latency_seconds))))
+            out[str(rate)] = {"ours": summarize(runs, {})}
+        runs = []
+        for r in range(a.reps):
+            topic = self.topic("e2e")
+            self.ensure(topic)
+            log(f"EndToEndLatency: {a.e2e_records} round trips, rep {r + 1}/{a.reps}")
+            runs.append(kafka_tools.end_to_end_latency(self.bootstrap, topic, a.e2e_records, size, self.java_settings,
+                                                       self.work, topic, proc_timeout(a.e2e_records * 5)))
+        e2e = summarize(runs, {"record_size": size})
+        return {"rates": out, "end_to_end_latency": e2e}
+
+    # 5. growth -----------------------------------------------------------------------------
+    def growth_step(self, done: dict) -> dict:
+        a = self.args
+        rows = []
+        cases = [(n, a.accounts) for n in a.growth_sizes] + [(a.size, acc) for acc in a.growth_accounts if acc != a.accounts]
+        if a.size not in a.growth_sizes and a.accounts in a.growth_accounts:
+            cases.append((a.size, a.accounts))
+        for n, acc in sorted(set(cases)):
+            if (n, acc) == (a.size, a.accounts) and "producer" in done and "consumer" in done:
+                p, c = done["producer"]["ours"], done["consumer"]["ours_eos"]  # same runs, already measured
+            else:
+                p = self.our_producer(n, acc, a.growth_reps)
+                c = self.our_consumer(n, acc, "exactly_once_v2", a.growth_reps)
+            rows.append({"transactions": n, "accounts": acc,
+                         "producer_us_per_tx": p["us_per_tx"], "producer_peak_rss_mib": p["peak_rss_mib"],
+                         "consumer_us_per_tx": c["us_per_tx"], "consumer_peak_rss_mib": c["peak_rss_mib"],
+                         "consumer_steady_us_per_tx": 1e6 / c["steady_records_per_s"]})
+        return {"rows": rows}
+
+
+def summarize(runs: list[dict], extra: dict) -> dict:
+    """Median of every numeric field across repetitions, plus the raw runs."""
+    out = dict(extra)
+    for key in runs[0]:
+        vals = [r[key] for r in runs if isinstance(r.get(key), (int, float)) and not isinstance(r.get(key), bool)]
+        if len(vals) == len(runs):
+            out[key] = median(vals)
+        elif isinstance(runs[0][key], dict):
+            out[key] = {k: median([r[key][k] for r in runs]) for k in runs[0][key] if isinstance(runs[0][key][k], (int, float))}
+        elif key not in out:
+            out[key] = runs[0][key]
+    out["reps"] = len(runs)
+    out["runs"] = runs
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if not CONSUMER_JAR.is_file():
+        print(f"error: {CONSUMER_JAR} is missing; run `make consumer-jar`", file=sys.stderr)
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    work = args.out / "work"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    results: dict = {"started_at": time.strftime("%Y-%m-%d %H:%M:%S %Z"), **machine_and_versions(),
+                     "params": {k: v for k, v in vars(args).items() if k not in ("out", "bootstrap", "registry")}}
+    t0 = time.monotonic()
+    run_dir = None
+    from txpipe import local_stack
+
+    try:
+        if args.bootstrap:
+            bootstrap, registry = args.bootstrap, args.registry
+        else:
+            run_dir = Path(tempfile.mkdtemp(prefix="txpipe-bench-stack-"))
+            log(f"starting a local stack (run dir {run_dir})")
+            stack = local_stack.up(kafka_port=free_port(), controller_port=free_port(), registry_port=free_port(),
+                                   run_dir=run_dir)
+            bootstrap, registry = stack.bootstrap_servers, stack.schema_registry_url
+        b = Bench(args, bootstrap, registry, work)
+        if "producer" in args.steps:
+            results["producer"] = b.producer_step()
+        if "consumer" in args.steps:
+            results["consumer"] = b.consumer_step()
+        if "latency" in args.steps:
+            results["latency"] = b.latency_step()
+        if "growth" in args.steps:
+            results["growth"] = b.growth_step(results)
+    finally:
+        if run_dir is not None:
+            try:
+                local_stack.down(run_dir=run_dir)
+            finally:
+                if args.keep_work:
+                    shutil.copytree(run_dir / "logs", work / "stack-logs", dirs_exist_ok=True)
+                shutil.rmtree(run_dir, ignore_errors=True)
+    results["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    results["duration_s"] = round(time.monotonic() - t0, 1)
+    results["targets"] = report.targets(results)
+    (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    report.write(results, args.out)
+    if not args.keep_work:
+        shutil.rmtree(work, ignore_errors=True)
+    log(f"done in {results['duration_s']:.0f}s: {args.out / 'results.json'}, {args.out / 'README-table.md'}")
+    print((args.out / "README-table.md").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
