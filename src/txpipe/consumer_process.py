@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import itertools
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_JAR = ROOT / "scala" / "target" / "txpipe-consumer.jar"
 LINE = re.compile(r"^\((?P<account>.*), (?P<total>-?\d+\.\d+)\)$")
+_instance_numbers = itertools.count(1)
 
 
 class ConsumerError(RuntimeError):
@@ -68,6 +70,7 @@ class ConsumerProcess:
         self._proc: subprocess.Popen[str] | None = None
         self._stderr_file = None
         self._reader: threading.Thread | None = None
+        self.log_path: Path | None = None
 
     @property
     def pid(self) -> int | None:
@@ -79,7 +82,9 @@ class ConsumerProcess:
         stderr = None
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
-            self._stderr_file = open(self.log_dir / f"consumer-{time.strftime('%H%M%S')}-{os.getpid()}.log", "w")
+            # Unique per instance: tests start several in the same second.
+            self.log_path = self.log_dir / f"consumer-{time.strftime('%H%M%S')}-{os.getpid()}-{next(_instance_numbers)}.log"
+            self._stderr_file = open(self.log_path, "w")
             stderr = self._stderr_file
         self._proc = subprocess.Popen(
             self.command, stdout=subprocess.PIPE, stderr=stderr, text=True, bufsize=1, start_new_session=True
@@ -149,3 +154,20 @@ class ConsumerProcess:
         if self._proc is not None and self._proc.poll() is None:
             self._proc.kill()
             self._proc.wait(10)
+        if self._reader is not None:
+            self._reader.join(10)
+        if self._stderr_file is not None:
+            self._stderr_file.close()
+
+    def line_count(self) -> int:
+        """How many stdout lines were read so far."""
+        with self._changed:
+            return len(self.lines)
+
+    def stderr_text(self) -> str:
+        """What the consumer logged on stderr so far (when started with a log_dir)."""
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        if self._stderr_file is not None and not self._stderr_file.closed:
+            self._stderr_file.flush()
+        return self.log_path.read_text(errors="replace")

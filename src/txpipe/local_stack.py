@@ -5,14 +5,21 @@ Standard library only: this runs before any virtualenv exists.
     PYTHONPATH=src python3 -m txpipe.local_stack install
     PYTHONPATH=src python3 -m txpipe.local_stack up [--kafka-port 9092] [--controller-port 9093]
                                                     [--registry-port 8081] [--data-dir DIR]
+                                                    [--nodes 1|3] [--registry-storage memory|file]
     PYTHONPATH=src python3 -m txpipe.local_stack status
+    PYTHONPATH=src python3 -m txpipe.local_stack kill-node ID | start-node ID
+    PYTHONPATH=src python3 -m txpipe.local_stack stop-registry | start-registry
     PYTHONPATH=src python3 -m txpipe.local_stack down
 
 What it runs:
 
 * Apache Kafka 4.2.2 (jars fetched by Maven with local_stack/kafka/pom.xml into
-  .stack/kafka/libs), ONE KRaft node in combined broker+controller mode on 127.0.0.1, on the
-  default JDK (17 or newer).
+  .stack/kafka/libs), one KRaft node in combined broker+controller mode on 127.0.0.1, on the
+  default JDK (17 or newer). With --nodes 3: three combined nodes (node i on
+  kafka_port+2(i-1) / controller_port+2(i-1) unless given explicitly), all three controller
+  voters, default replication factor 3, min.insync.replicas 2, unclean leader election off,
+  internal topics (offsets, transaction state) RF 3 / min ISR 2. ``kill_node`` (SIGKILL) and
+  ``start_node`` let fault tests take one node away and bring it back.
 * Apicurio Registry 3.3.3 (its prebuilt Quarkus distribution, fetched and unpacked by Maven with
   local_stack/registry/pom.xml into .stack/registry/app), in-memory H2 storage, on 127.0.0.1.
   It needs a JDK 21 or newer: $TXPIPE_REGISTRY_JAVA_HOME, $JAVA_HOME, the java on PATH, or the
@@ -30,8 +37,8 @@ From Python (pytest fixtures)::
     ...
     local_stack.down()
 
-The node layout is a list of KafkaNode, so a later multi-node mode (three KRaft nodes on
-loopback, RF 3, min.insync.replicas 2) only has to build three of them; see ``_kafka_nodes``.
+Each started process's command line is kept in state.json, so ``start_node`` and
+``start_registry`` run exactly the same command again.
 """
 
 from __future__ import annotations
@@ -418,12 +425,22 @@ def _cluster_id() -> str:
             return cid
 
 
-def _kafka_nodes(n: int, kafka_port: int, controller_port: int, data_dir: Path) -> list[KafkaNode]:
-    if n != 1:
-        # Planned: node i (1..n) on kafka_port+2(i-1) / controller_port+2(i-1), RF n,
-        # min.insync.replicas 2; _server_properties already takes the whole node list.
-        raise StackError("only --nodes 1 is implemented so far")
-    return [KafkaNode(1, kafka_port, controller_port, data_dir / "kafka-1")]
+SUPPORTED_NODES = (1, 3)
+
+
+def _kafka_nodes(n: int, kafka_port: int, controller_port: int, data_dir: Path,
+                 kafka_ports: Optional[list[int]] = None,
+                 controller_ports: Optional[list[int]] = None) -> list[KafkaNode]:
+    """Node i (1..n) on kafka_port+2(i-1) / controller_port+2(i-1), or on the ports given."""
+    if n not in SUPPORTED_NODES:
+        raise StackError(f"--nodes must be one of {SUPPORTED_NODES}, got {n}")
+    bports = list(kafka_ports) if kafka_ports else [kafka_port + 2 * i for i in range(n)]
+    cports = list(controller_ports) if controller_ports else [controller_port + 2 * i for i in range(n)]
+    if len(bports) != n or len(cports) != n:
+        raise StackError(f"{n} nodes need {n} broker and {n} controller ports, got {bports} and {cports}")
+    if len(set(bports + cports)) != 2 * n:
+        raise StackError(f"broker and controller ports must all differ: {bports} {cports}")
+    return [KafkaNode(i + 1, bports[i], cports[i], data_dir / f"kafka-{i + 1}") for i in range(n)]
 
 
 def _server_properties(node: KafkaNode, nodes: list[KafkaNode]) -> str:
@@ -448,6 +465,8 @@ def _server_properties(node: KafkaNode, nodes: list[KafkaNode]) -> str:
         "transaction.state.log.min.isr": min_isr,
         "share.coordinator.state.topic.replication.factor": rf,
         "share.coordinator.state.topic.min.isr": min_isr,
+        # Never elect a replica that is out of sync: acknowledged writes would be lost.
+        "unclean.leader.election.enable": "false",
         "group.initial.rebalance.delay.ms": 0,
         "auto.create.topics.enable": "false",
     }
@@ -535,12 +554,20 @@ def _running(state: Optional[dict], run_dir: Path) -> list[dict]:
 def up(kafka_port: int = 9092, controller_port: int = 9093, registry_port: int = 8081,
        data_dir: Optional[str] = None, nodes: int = 1,
        kafka_timeout: float = KAFKA_TIMEOUT_S, registry_timeout: float = REGISTRY_TIMEOUT_S,
-       run_dir: Optional[Path] = None) -> Stack:
+       run_dir: Optional[Path] = None, kafka_ports: Optional[list[int]] = None,
+       controller_ports: Optional[list[int]] = None, registry_storage: str = "memory") -> Stack:
     """Install if needed, start Kafka then the registry, wait until both answer.
+
+    ``nodes`` is 1 or 3 (see the module doc); ``kafka_ports``/``controller_ports`` place each
+    node explicitly. ``registry_storage="file"`` keeps the registry's H2 database in the data
+    dir, so a registry stopped and started again (``stop_registry``/``start_registry``) still
+    has every schema under the same id; the default keeps it in memory.
 
     Returns a Stack with ``bootstrap_servers`` and ``schema_registry_url``. On any failure
     everything started so far is stopped again and StackError is raised.
     """
+    if registry_storage not in ("memory", "file"):
+        raise StackError(f"registry_storage must be 'memory' or 'file', got {registry_storage!r}")
     t0 = time.monotonic()
     run_dir = Path(run_dir or DEFAULT_RUN_DIR).resolve()
     logs = log_dir(run_dir)
@@ -562,7 +589,12 @@ def up(kafka_port: int = 9092, controller_port: int = 9093, registry_port: int =
         ddir = Path(tempfile.mkdtemp(prefix="txpipe-stack-"))
         remove_data = True
 
-    knodes = _kafka_nodes(nodes, kafka_port, controller_port, ddir)
+    try:
+        knodes = _kafka_nodes(nodes, kafka_port, controller_port, ddir, kafka_ports, controller_ports)
+    except StackError:
+        if remove_data:
+            shutil.rmtree(ddir, ignore_errors=True)
+        raise
     busy = [p for n in knodes for p in (n.broker_port, n.controller_port) if not _port_free(p)]
     if not _port_free(registry_port):
         busy.append(registry_port)
@@ -587,6 +619,8 @@ def up(kafka_port: int = 9092, controller_port: int = 9093, registry_port: int =
         "apicurio_version": APICURIO_VERSION,
         "ports": {"kafka": [n.broker_port for n in knodes], "controller": [n.controller_port for n in knodes],
                   "registry": registry_port},
+        "nodes": len(knodes),
+        "kafka_java": kafka_java,
         "processes": [],
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
@@ -601,11 +635,14 @@ def up(kafka_port: int = 9092, controller_port: int = 9093, registry_port: int =
             log_path = logs / ("kafka.log" if len(knodes) == 1 else f"{node.name}.log")
             _rotate_log(log_path)
             _format_storage(kafka_java, run_dir, node, cluster_id, log_path)
-            cmd = _kafka_java_cmd(kafka_java, run_dir, "kafka.Kafka", str(node.dir / "server.properties"), heap="-Xmx1g")
+            heap = "-Xmx1g" if len(knodes) == 1 else "-Xmx640m"
+            cmd = _kafka_java_cmd(kafka_java, run_dir, "kafka.Kafka", str(node.dir / "server.properties"), heap=heap)
             cmd[2:2] = ["-Xms256m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20"]
             proc = _start(node.name, cmd, log_path, node.dir)
             state["processes"].append({"name": node.name, "pid": proc.pid, "log": str(log_path),
-                                       "ports": [node.broker_port, node.controller_port]})
+                                       "ports": [node.broker_port, node.controller_port],
+                                       "node_id": node.node_id, "dir": str(node.dir),
+                                       "cmd": cmd, "cwd": str(node.dir)})
             _write_state(state, run_dir)
             started.append((node, proc, log_path))
         # The registry (in-memory storage) does not need Kafka: start it now, so both JVMs
@@ -621,12 +658,14 @@ def up(kafka_port: int = 9092, controller_port: int = 9093, registry_port: int =
             # loopback, on a free ephemeral port, so it never clashes.
             "-Dquarkus.management.host=127.0.0.1", "-Dquarkus.management.port=0",
             f"-Dapicurio.storage.snapshot.location={reg_dir}",
+            *([f"-Dapicurio.datasource.url=jdbc:h2:file:{reg_dir / 'registry-db'}"] if registry_storage == "file" else []),
             f"-Djava.io.tmpdir={reg_dir}",
             "-jar", str(REGISTRY_APP / "quarkus-run.jar"),
         ]
         rproc = _start("registry", reg_cmd, reg_log, reg_dir)
         state["processes"].append({"name": "registry", "pid": rproc.pid, "log": str(reg_log),
-                                   "ports": [registry_port]})
+                                   "ports": [registry_port], "cmd": reg_cmd, "cwd": str(reg_dir),
+                                   "storage": registry_storage})
         _write_state(state, run_dir)
 
         for node, proc, log_path in started:
@@ -691,6 +730,97 @@ def status(run_dir: Optional[Path] = None) -> dict:
 
 
 # --------------------------------------------------------------------------------------------
+# faults: take one process away and bring it back (for the fault tests)
+
+
+def _entry(state: Optional[dict], name: str, run_dir: Path) -> dict:
+    if not state:
+        raise StackError(f"the stack in {run_dir} is not up")
+    for p in state.get("processes", []):
+        if p["name"] == name:
+            return p
+    raise StackError(f"the stack in {run_dir} has no process named {name!r}")
+
+
+def _sigkill(entry: dict, run_dir: Path) -> Optional[int]:
+    """kill -9 the recorded PID (its own process group) if it is alive and ours; returns it."""
+    pid = entry["pid"]
+    if not _pid_alive(pid):
+        return None
+    if not _is_ours(pid, run_dir):
+        raise StackError(f"{entry['name']}: pid {pid} is not a process of this stack; not killing it")
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + 10
+    while _pid_alive(pid):
+        if time.monotonic() > deadline:
+            raise StackError(f"{entry['name']}: pid {pid} still alive 10s after SIGKILL")
+        time.sleep(0.05)
+    return pid
+
+
+def _restart(state: dict, entry: dict, run_dir: Path) -> subprocess.Popen:
+    if _pid_alive(entry["pid"]) and _is_ours(entry["pid"], run_dir):
+        raise StackError(f"{entry['name']} is already running (pid {entry['pid']})")
+    proc = _start(entry["name"], entry["cmd"], Path(entry["log"]), Path(entry["cwd"]))
+    entry["pid"] = proc.pid
+    entry.setdefault("restarts", 0)
+    entry["restarts"] += 1
+    _write_state(state, run_dir)
+    return proc
+
+
+def kill_node(node_id: int, run_dir: Optional[Path] = None) -> Optional[int]:
+    """kill -9 Kafka node ``node_id`` (by the PID recorded in state.json); returns that PID, or
+    None if it was not running. Its data stays, so ``start_node`` brings the same node back."""
+    run_dir = Path(run_dir or DEFAULT_RUN_DIR).resolve()
+    entry = _entry(_read_state(run_dir), f"kafka-{node_id}", run_dir)
+    pid = _sigkill(entry, run_dir)
+    _log(f"kafka-{node_id}: killed with SIGKILL (pid {pid})" if pid else f"kafka-{node_id}: was not running")
+    return pid
+
+
+def start_node(node_id: int, run_dir: Optional[Path] = None, timeout: float = KAFKA_TIMEOUT_S) -> int:
+    """Start Kafka node ``node_id`` again with its recorded command; waits until it answers. Returns the PID."""
+    run_dir = Path(run_dir or DEFAULT_RUN_DIR).resolve()
+    state = _read_state(run_dir)
+    entry = _entry(state, f"kafka-{node_id}", run_dir)
+    t0 = time.monotonic()
+    proc = _restart(state, entry, run_dir)
+    node = KafkaNode(node_id, entry["ports"][0], entry["ports"][1], Path(entry["dir"]))
+    _wait_kafka(state.get("kafka_java") or find_java(17), run_dir, node, proc.pid, Path(entry["log"]), timeout)
+    _log(f"kafka-{node_id}: back on 127.0.0.1:{node.broker_port} ({time.monotonic() - t0:.1f}s)")
+    return proc.pid
+
+
+def stop_registry(run_dir: Optional[Path] = None) -> Optional[int]:
+    """kill -9 the schema registry. Start it with ``start_registry``; unless the stack was started
+    with registry_storage="file", it comes back empty."""
+    run_dir = Path(run_dir or DEFAULT_RUN_DIR).resolve()
+    entry = _entry(_read_state(run_dir), "registry", run_dir)
+    pid = _sigkill(entry, run_dir)
+    _log(f"registry: killed with SIGKILL (pid {pid})" if pid else "registry: was not running")
+    return pid
+
+
+def start_registry(run_dir: Optional[Path] = None, timeout: float = REGISTRY_TIMEOUT_S) -> int:
+    """Start the schema registry again with its recorded command; waits until it answers."""
+    run_dir = Path(run_dir or DEFAULT_RUN_DIR).resolve()
+    state = _read_state(run_dir)
+    entry = _entry(state, "registry", run_dir)
+    t0 = time.monotonic()
+    proc = _restart(state, entry, run_dir)
+    _wait_registry(f"{state['schema_registry_url']}/subjects", proc.pid, Path(entry["log"]), timeout)
+    _log(f"registry: back on {state['registry_base_url']} ({time.monotonic() - t0:.1f}s)")
+    return proc.pid
+
+
+# --------------------------------------------------------------------------------------------
 # CLI
 
 
@@ -708,12 +838,20 @@ def main(argv: Optional[list[str]] = None) -> int:
     p_up.add_argument("--registry-port", type=int, default=8081, help="schema registry HTTP port on 127.0.0.1 (default 8081)")
     p_up.add_argument("--data-dir", default=None,
                       help="keep Kafka data here (kept by down); default: a temporary folder removed by down")
-    p_up.add_argument("--nodes", type=int, default=1, choices=[1],
-                      help="number of KRaft nodes (only 1 for now)")
+    p_up.add_argument("--nodes", type=int, default=1, choices=list(SUPPORTED_NODES),
+                      help="KRaft nodes: 1 (default), or 3 (RF 3, min.insync.replicas 2; node i on "
+                           "kafka-port+2(i-1) / controller-port+2(i-1))")
+    p_up.add_argument("--registry-storage", choices=["memory", "file"], default="memory",
+                      help="registry database in memory (default) or in a file in the data dir, which "
+                           "survives stop-registry/start-registry")
     p_up.add_argument("--timeout", type=float, default=KAFKA_TIMEOUT_S,
                       help="seconds to wait for each of Kafka and the registry (default %(default)s)")
     sub.add_parser("down", help="stop both (SIGTERM, then SIGKILL), remove the temporary data dir; idempotent")
     sub.add_parser("status", help="say what runs")
+    for name, what in (("kill-node", "kill -9 Kafka node ID"), ("start-node", "start Kafka node ID again")):
+        sub.add_parser(name, help=what).add_argument("node_id", type=int)
+    sub.add_parser("stop-registry", help="kill -9 the schema registry")
+    sub.add_parser("start-registry", help="start the schema registry again")
     args = ap.parse_args(argv)
     try:
         if args.cmd == "install":
@@ -722,12 +860,21 @@ def main(argv: Optional[list[str]] = None) -> int:
             t0 = time.monotonic()
             stack = up(kafka_port=args.kafka_port, controller_port=args.controller_port,
                        registry_port=args.registry_port, data_dir=args.data_dir, nodes=args.nodes,
-                       kafka_timeout=args.timeout, registry_timeout=args.timeout)
+                       kafka_timeout=args.timeout, registry_timeout=args.timeout,
+                       registry_storage=args.registry_storage)
             print(f"stack up in {time.monotonic() - t0:.1f}s; data in {stack.data_dir}; logs in {log_dir()}; stop with `down`")
             print(f"BOOTSTRAP_SERVERS={stack.bootstrap_servers}")
             print(f"SCHEMA_REGISTRY_URL={stack.schema_registry_url}")
         elif args.cmd == "down":
             down()
+        elif args.cmd == "kill-node":
+            kill_node(args.node_id)
+        elif args.cmd == "start-node":
+            start_node(args.node_id)
+        elif args.cmd == "stop-registry":
+            stop_registry()
+        elif args.cmd == "start-registry":
+            start_registry()
         elif args.cmd == "status":
             st = status()
             if not st["running"] and "processes" not in st:

@@ -2,7 +2,7 @@ package txpipe.consumer
 
 import java.time.Duration
 import java.util.Properties
-import java.util.concurrent.{CountDownLatch, TimeUnit}
+import java.util.concurrent.{CountDownLatch, Executors, TimeUnit}
 
 import org.apache.kafka.clients.admin.{Admin, AdminClientConfig}
 import org.apache.kafka.clients.consumer.ConsumerConfig
@@ -12,7 +12,7 @@ import org.apache.kafka.streams.errors.{
   LogAndFailProcessingExceptionHandler,
   StreamsUncaughtExceptionHandler
 }
-import org.apache.kafka.streams.{KafkaStreams, StreamsConfig}
+import org.apache.kafka.streams.{CloseOptions, KafkaStreams, StreamsConfig}
 import org.slf4j.LoggerFactory
 import txpipe.consumer.internal.TopicSetup
 
@@ -21,6 +21,7 @@ object Main {
 
   private val log = LoggerFactory.getLogger("txpipe.consumer.Main")
   private val CloseTimeout = Duration.ofSeconds(30)
+  private val CountsLogEverySeconds = 30L
   @volatile private var shutdownHookRunning = false
 
   /** Runs the consumer; exits 2 on bad flags, 1 on start-up failure or a fatal stream error. */
@@ -39,7 +40,21 @@ object Main {
     if (!prepareTopics(options, deadline)) return 1
 
     val registry = new HttpSchemaRegistry(options.schemaRegistry)
-    val streams = new KafkaStreams(TransactionTopology.createTopology(options.topic, registry), streamsConfig(options))
+    val counters = new Counters
+    val topology = TransactionTopology.createTopology(
+      options.topic, registry, dedupeRetention = options.dedupeRetention, counters = counters)
+    val streams = new KafkaStreams(topology, streamsConfig(options))
+    log.info(s"dropping re-sent transactions on (account_number, transaction_id), ids kept for ${options.dedupeRetention}")
+    // The counts since this process started, every CountsLogEverySeconds while they change.
+    val countsLogger = Executors.newSingleThreadScheduledExecutor { (r: Runnable) =>
+      val t = new Thread(r, "txpipe-counts"); t.setDaemon(true); t
+    }
+    var lastCounts = ""
+    countsLogger.scheduleAtFixedRate(() => {
+      val now = counters.summary
+      if (now != lastCounts) log.info(s"counts: $now")
+      lastCounts = now
+    }, CountsLogEverySeconds, CountsLogEverySeconds, TimeUnit.SECONDS)
     val stopped = new CountDownLatch(1)
     @volatile var exitCode = 0
 
@@ -59,7 +74,10 @@ object Main {
       log.info("shutdown requested, closing Kafka Streams")
       // Wakes a lookup that is waiting out a registry outage, or close would wait the full timeout.
       registry.close()
-      if (!streams.close(CloseTimeout)) log.warn(s"Kafka Streams did not close within $CloseTimeout")
+      // Leaving the group hands this instance's partitions over at once, not after session.timeout.ms.
+      val leave = CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP).withTimeout(CloseTimeout)
+      if (!streams.close(leave)) log.warn(s"Kafka Streams did not close within $CloseTimeout")
+      log.info(s"counts at shutdown: ${counters.summary}")
       stopped.countDown()
     }, "txpipe-shutdown"))
 
@@ -68,7 +86,9 @@ object Main {
     if (!shutdownHookRunning) {
       registry.close()
       streams.close(CloseTimeout)
+      log.info(s"counts at exit: ${counters.summary}")
     }
+    countsLogger.shutdownNow()
     exitCode
   }
 
@@ -88,6 +108,7 @@ object Main {
     p.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, classOf[LogAndFailProcessingExceptionHandler])
     // A new group must total the topic from its first record, not from whatever arrives next.
     p.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest")
+    options.config.foreach { case (k, v) => p.put(k, v) }
     p
   }
 

@@ -1,5 +1,8 @@
 package txpipe.consumer
 
+import java.time.Duration
+import java.time.format.DateTimeParseException
+
 import scopt.{OEffect, OParser}
 
 /** The command line of the consumer. */
@@ -13,7 +16,9 @@ final case class Options(
     commitIntervalMs: Option[Long] = None,
     partitions: Int = 6,
     replicationFactor: Short = 1,
-    topicWaitSeconds: Int = 300
+    topicWaitSeconds: Int = 300,
+    dedupeRetention: Duration = Options.DefaultDedupeRetention,
+    config: Vector[(String, String)] = Vector.empty
 )
 
 /** Parsing of the command line. */
@@ -21,6 +26,33 @@ object Options {
 
   val ExactlyOnceV2 = "exactly_once_v2"
   val AtLeastOnce = "at_least_once"
+
+  /** How long a counted transaction id is remembered, so a re-sent copy is dropped. */
+  val DefaultDedupeRetention: Duration = Duration.ofDays(7)
+
+  private val DurationText = """(\d+)\s*(ms|s|m|h|d)""".r
+
+  /** "7d", "12h", "30m", "45s", "500ms" or ISO-8601 ("P7D", "PT12H"); None if it is neither or not positive. */
+  def parseDuration(text: String): Option[Duration] = {
+    val t = text.trim
+    val parsed = t.toLowerCase match {
+      case DurationText(n, unit) =>
+        try {
+          val v = n.toLong
+          Some(unit match {
+            case "ms" => Duration.ofMillis(v)
+            case "s" => Duration.ofSeconds(v)
+            case "m" => Duration.ofMinutes(v)
+            case "h" => Duration.ofHours(v)
+            case _ => Duration.ofDays(v)
+          })
+        } catch { case _: NumberFormatException | _: ArithmeticException => None }
+      case _ =>
+        try Some(Duration.parse(t.toUpperCase))
+        catch { case _: DateTimeParseException => None }
+    }
+    parsed.filter(d => !d.isNegative && !d.isZero)
+  }
 
   private val builder = OParser.builder[Options]
   private val parser = {
@@ -53,6 +85,17 @@ object Options {
       opt[Int]("topic-wait-seconds").valueName("S")
         .validate(v => if (v >= 0) success else failure("--topic-wait-seconds must be >= 0"))
         .action((v, o) => o.copy(topicWaitSeconds = v)).text("how long to wait for the input topic (default 300)"),
+      opt[String]("dedupe-retention").valueName("DURATION")
+        .validate(v => if (parseDuration(v).isDefined) success else failure(s"--dedupe-retention: not a positive duration: $v (e.g. 7d, 12h, 30m, PT1H)"))
+        .action((v, o) => o.copy(dedupeRetention = parseDuration(v).get))
+        .text("how long counted transaction ids are remembered to drop re-sent copies (default 7d)"),
+      opt[String]('X', "config").unbounded().valueName("KEY=VALUE")
+        .validate(v => if (v.indexOf('=') > 0) success else failure(s"--config expects KEY=VALUE, got $v"))
+        .action { (v, o) =>
+          val i = v.indexOf('=')
+          o.copy(config = o.config :+ (v.substring(0, i).trim -> v.substring(i + 1).trim))
+        }
+        .text("any Kafka Streams / client setting, applied last (repeatable), e.g. -X session.timeout.ms=10000"),
       help('h', "help").text("print this help and exit")
     )
   }

@@ -1,5 +1,7 @@
 package txpipe.consumer
 
+import java.time.Duration
+
 import org.apache.kafka.common.serialization.Serdes
 import org.apache.kafka.streams.kstream.{Consumed, KeyValueMapper, Named, Predicate, Produced, Repartitioned, ValueMapper}
 import org.apache.kafka.streams.processor.api.{FixedKeyProcessor, FixedKeyProcessorSupplier, Processor, ProcessorSupplier}
@@ -17,6 +19,9 @@ object TransactionTopology {
   /** Name of the changelogged store holding one AccountTotal per account. */
   val TotalsStore = "account-totals"
 
+  /** Name of the changelogged store of counted (account, transaction_id)s, for dropping re-sent copies. */
+  val SeenIdsStore = "seen-transaction-ids"
+
   /** Name of the internal topic that brings all of an account's transactions to one task. */
   val ByAccount = "by-account"
 
@@ -30,7 +35,9 @@ object TransactionTopology {
   def createTopology(
       inputTopic: String,
       registry: SchemaRegistry,
-      lineSink: String => Unit = StdoutLines.println
+      lineSink: String => Unit = StdoutLines.println,
+      dedupeRetention: Duration = Options.DefaultDedupeRetention,
+      counters: Counters = new Counters
   ): Topology = {
     // Shared by all tasks so each schema id is looked up once per process, not once per partition.
     val decoder = new TransactionDecoder(new SchemaCheck(registry, ExpectedMessage))
@@ -38,13 +45,18 @@ object TransactionTopology {
     builder.addStateStore(
       Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(TotalsStore), Serdes.String(), ProtobufSerde(AccountTotal))
     )
+    // Same task and key space as the totals (both behind the repartition by account), so a
+    // transaction's "seen" mark and its effect on the total commit together.
+    builder.addStateStore(
+      Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(SeenIdsStore), Serdes.String(), Serdes.Long())
+    )
 
     // Bytes in: decoding happens in a processor so that no bad record can escape the DLQ.
     val decoded = builder
       .stream(inputTopic, Consumed.`with`(Serdes.ByteArray(), Serdes.ByteArray()).withName("input"))
       .processValues(
         new FixedKeyProcessorSupplier[Array[Byte], Array[Byte], Decoded] {
-          override def get(): FixedKeyProcessor[Array[Byte], Array[Byte], Decoded] = new DecodeProcessor(decoder)
+          override def get(): FixedKeyProcessor[Array[Byte], Array[Byte], Decoded] = new DecodeProcessor(decoder, counters)
         },
         Named.as("decode")
       )
@@ -73,10 +85,11 @@ object TransactionTopology {
       .repartition(Repartitioned.`with`(Serdes.String(), ProtobufSerde(Transaction)).withName(ByAccount))
       .process(
         new ProcessorSupplier[String, Transaction, String, AccountTotal] {
-          override def get(): Processor[String, Transaction, String, AccountTotal] = new TotalsProcessor(TotalsStore, lineSink)
+          override def get(): Processor[String, Transaction, String, AccountTotal] = new TotalsProcessor(TotalsStore, lineSink, SeenIdsStore, dedupeRetention, counters)
         },
         Named.as("totals"),
-        TotalsStore
+        TotalsStore,
+        SeenIdsStore
       )
       .to(totalsTopic(inputTopic), Produced.`with`(Serdes.String(), ProtobufSerde(AccountTotal)).withName("totals-sink"))
 

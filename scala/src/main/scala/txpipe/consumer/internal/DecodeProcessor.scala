@@ -5,9 +5,15 @@ import java.nio.charset.StandardCharsets.UTF_8
 import org.apache.kafka.common.header.internals.RecordHeaders
 import org.apache.kafka.streams.processor.api.{FixedKeyProcessor, FixedKeyProcessorContext, FixedKeyRecord}
 import org.slf4j.LoggerFactory
+import txpipe.consumer.Counters
 
-/** Decodes each input record; a bad one is logged and tagged with the dlq.* headers. */
-final class DecodeProcessor(decoder: TransactionDecoder) extends FixedKeyProcessor[Array[Byte], Array[Byte], Decoded] {
+/** Decodes each input record; a bad one is logged and tagged with the dlq.* headers.
+  *
+  * A good one gets the txpipe.source.* headers, so that after the repartition by account the
+  * totals step can still name the input record (e.g. when it drops a duplicate).
+  */
+final class DecodeProcessor(decoder: TransactionDecoder, counters: Counters = new Counters)
+    extends FixedKeyProcessor[Array[Byte], Array[Byte], Decoded] {
 
   private val log = LoggerFactory.getLogger(classOf[DecodeProcessor])
   private var context: FixedKeyProcessorContext[Array[Byte], Decoded] = _
@@ -19,17 +25,30 @@ final class DecodeProcessor(decoder: TransactionDecoder) extends FixedKeyProcess
   /** Forwards Accepted(transaction), or Rejected(original value) with the four dlq.* headers added. */
   override def process(record: FixedKeyRecord[Array[Byte], Array[Byte]]): Unit =
     decoder.decode(record.key, record.value) match {
-      case Right(tx) => context.forward(record.withValue(Decoded.Accepted(tx)))
+      case Right(tx) => context.forward(accepted(record, tx))
       case Left(reason) => context.forward(rejected(record, reason))
     }
 
-  private def rejected(record: FixedKeyRecord[Array[Byte], Array[Byte]], reason: String): FixedKeyRecord[Array[Byte], Decoded] = {
+  private def accepted(record: FixedKeyRecord[Array[Byte], Array[Byte]], tx: txpipe.v1.Transaction): FixedKeyRecord[Array[Byte], Decoded] = {
+    val (topic, partition, offset) = source()
+    val headers = new RecordHeaders(record.headers.toArray)
+    headers.add(SourceHeaders.Topic, topic.getBytes(UTF_8))
+    headers.add(SourceHeaders.Partition, partition.getBytes(UTF_8))
+    headers.add(SourceHeaders.Offset, offset.getBytes(UTF_8))
+    record.withValue[Decoded](Decoded.Accepted(tx)).withHeaders(headers)
+  }
+
+  private def source(): (String, String, String) = {
     val meta = context.recordMetadata()
-    val topic = if (meta.isPresent) meta.get.topic else "unknown"
-    val partition = if (meta.isPresent) meta.get.partition.toString else "-1"
-    val offset = if (meta.isPresent) meta.get.offset.toString else "-1"
+    if (meta.isPresent) (meta.get.topic, meta.get.partition.toString, meta.get.offset.toString)
+    else ("unknown", "-1", "-1")
+  }
+
+  private def rejected(record: FixedKeyRecord[Array[Byte], Array[Byte]], reason: String): FixedKeyRecord[Array[Byte], Decoded] = {
+    val (topic, partition, offset) = source()
     val oneLineReason = reason.replaceAll("[\\r\\n]+", " ")
-    log.warn(s"dead-lettering record topic=$topic partition=$partition offset=$offset reason=$oneLineReason")
+    val n = counters.rejected.incrementAndGet()
+    log.warn(s"dead-lettering record topic=$topic partition=$partition offset=$offset reason=$oneLineReason (rejected so far: $n)")
     // A copy, so the input record's own headers object is never changed under Streams.
     val headers = new RecordHeaders(record.headers.toArray)
     headers.add(DlqHeaders.Reason, oneLineReason.getBytes(UTF_8))

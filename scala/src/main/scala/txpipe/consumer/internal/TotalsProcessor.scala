@@ -1,28 +1,64 @@
 package txpipe.consumer.internal
 
+import java.nio.charset.StandardCharsets.UTF_8
+import java.time.{Duration, Instant}
+
+import scala.collection.mutable.ArrayBuffer
+
+import org.apache.kafka.common.header.Headers
 import org.apache.kafka.common.header.internals.RecordHeaders
+import org.apache.kafka.streams.processor.PunctuationType
 import org.apache.kafka.streams.processor.api.{Processor, ProcessorContext, Record}
 import org.apache.kafka.streams.state.KeyValueStore
-import txpipe.consumer.Amounts
+import org.slf4j.LoggerFactory
+import txpipe.consumer.{Amounts, Counters}
 import txpipe.v1.{AccountTotal, Transaction}
 
-/** Adds each transaction, keyed by its account, to that account's exact running total. */
-final class TotalsProcessor(storeName: String, lineSink: String => Unit)
-    extends Processor[String, Transaction, String, AccountTotal] {
+/** Adds each transaction, keyed by its account, to that account's exact running total,
+  * counting each (account_number, transaction_id) once.
+  *
+  * `seenStoreName` maps seenKey(account, id) to the wall-clock time (ms) it was first counted.
+  * It lives in the same task as the totals store and is changelogged like it, so under
+  * exactly_once_v2 "counted" and "seen" are committed in the same transaction. A wall-clock
+  * punctuator forgets ids older than `retention`; a copy arriving later than that is counted
+  * again (ids are kept at least `retention`, at most `retention` + one punctuation interval).
+  */
+final class TotalsProcessor(
+    storeName: String,
+    lineSink: String => Unit,
+    seenStoreName: String,
+    retention: Duration,
+    counters: Counters
+) extends Processor[String, Transaction, String, AccountTotal] {
 
+  private val log = LoggerFactory.getLogger(classOf[TotalsProcessor])
   private var context: ProcessorContext[String, AccountTotal] = _
   private var totals: KeyValueStore[String, AccountTotal] = _
+  private var seen: KeyValueStore[String, java.lang.Long] = _
 
-  /** Binds the processor to its task's context and totals store. */
+  /** Binds the processor to its task's context and stores, and schedules the expiry of old ids. */
   override def init(context: ProcessorContext[String, AccountTotal]): Unit = {
     this.context = context
     this.totals = context.getStateStore[KeyValueStore[String, AccountTotal]](storeName)
+    this.seen = context.getStateStore[KeyValueStore[String, java.lang.Long]](seenStoreName)
+    context.schedule(TotalsProcessor.expiryInterval(retention), PunctuationType.WALL_CLOCK_TIME, now => expire(now))
   }
 
-  /** Updates the store, forwards the new AccountTotal and writes the "(account, total)" line. */
+  /** Drops a duplicate; otherwise updates the store, forwards the new AccountTotal and writes the line. */
   override def process(record: Record[String, Transaction]): Unit = {
     val tx = record.value
     val account = tx.accountNumber
+    val key = TotalsProcessor.seenKey(account, tx.transactionId)
+    val firstSeen = seen.get(key)
+    if (firstSeen != null) {
+      val n = counters.duplicates.incrementAndGet()
+      log.warn(
+        s"dropping duplicate transaction_id=${tx.transactionId} account=$account ${source(record.headers)} " +
+          s"first counted at ${Instant.ofEpochMilli(firstSeen)} (duplicates dropped so far: $n)"
+      )
+      return
+    }
+    seen.put(key, context.currentSystemTimeMs())
     val previous = totals.get(account)
     val amount = Amounts.fromDouble(tx.amount)
     // The store keeps the formatted text, which parses back to the same exact BigDecimal.
@@ -38,8 +74,47 @@ final class TotalsProcessor(storeName: String, lineSink: String => Unit)
       lastTransactionDatetime = tx.transactionDatetime
     )
     totals.put(account, updated)
+    counters.counted.incrementAndGet()
     // Fresh headers: the input's headers describe the transaction, not the running total.
     context.forward(new Record(account, updated, record.timestamp, new RecordHeaders()))
     lineSink(s"($account, $total)")
+  }
+
+  // Where the record came from: the input coordinates the decode step put in the headers.
+  private def source(headers: Headers): String = {
+    def h(name: String): String = Option(headers.lastHeader(name)).map(x => new String(x.value, UTF_8)).getOrElse("?")
+    s"topic=${h(SourceHeaders.Topic)} partition=${h(SourceHeaders.Partition)} offset=${h(SourceHeaders.Offset)}"
+  }
+
+  private def expire(now: Long): Unit = {
+    val cutoff = now - retention.toMillis
+    val old = ArrayBuffer.empty[String]
+    val it = seen.all()
+    try
+      while (it.hasNext) {
+        val kv = it.next()
+        if (kv.value < cutoff) old += kv.key
+      }
+    finally it.close()
+    old.foreach(seen.delete)
+    if (old.nonEmpty) {
+      counters.expiredIds.addAndGet(old.size.toLong)
+      log.info(s"forgot ${old.size} transaction ids first counted before ${Instant.ofEpochMilli(cutoff)} (dedupe retention $retention)")
+    }
+  }
+}
+
+/** Keys and timing of the seen-ids store. */
+object TotalsProcessor {
+
+  /** The seen-store key: a transaction is identified by its account and its id. */
+  def seenKey(account: String, transactionId: String): String = s"$account\u0000$transactionId"
+
+  /** How often old ids are dropped: a twentieth of the retention, between 1 s and 1 h. */
+  def expiryInterval(retention: Duration): Duration = {
+    val twentieth = retention.dividedBy(20)
+    if (twentieth.compareTo(Duration.ofSeconds(1)) < 0) Duration.ofSeconds(1)
+    else if (twentieth.compareTo(Duration.ofHours(1)) > 0) Duration.ofHours(1)
+    else twentieth
   }
 }

@@ -32,6 +32,8 @@ final class TransactionDecoder(schemaCheck: SchemaCheck) {
     if (tx.amount.isNaN) Left("amount is NaN")
     else if (tx.amount.isInfinite) Left(s"amount is ${if (tx.amount > 0) "+" else "-"}infinity")
     else if (tx.accountNumber.isEmpty) Left("account_number is empty")
+    // The id is the business key duplicates are dropped on: without one a record cannot be counted once.
+    else if (tx.transactionId.isEmpty) Left("transaction_id is empty")
     else Right(())
 
   private def checkKey(key: Array[Byte], accountNumber: String): Either[String, Unit] =

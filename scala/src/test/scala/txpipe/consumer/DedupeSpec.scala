@@ -1,0 +1,129 @@
+package txpipe.consumer
+
+import java.nio.charset.StandardCharsets.UTF_8
+import java.nio.file.Files
+import java.time.Duration
+import java.util.Properties
+
+import scala.collection.mutable
+import scala.jdk.CollectionConverters._
+
+import org.apache.kafka.common.serialization.{ByteArrayDeserializer, ByteArraySerializer}
+import org.apache.kafka.streams.{StreamsConfig, TopologyTestDriver}
+import org.scalatest.funsuite.AnyFunSuite
+import txpipe.consumer.internal.{DlqHeaders, TotalsProcessor}
+import txpipe.v1.AccountTotal
+
+/** Re-sent transactions (same account and transaction_id) are counted once, within the retention. */
+class DedupeSpec extends AnyFunSuite {
+
+  private val Topic = "transactions"
+  private val registry = new InMemorySchemaRegistry(Map(1 -> RegisteredSchema("PROTOBUF", TestFrames.TransactionProtoText)))
+
+  private final class Fixture(val driver: TopologyTestDriver, val lines: mutable.Buffer[String], val counters: Counters) {
+    val input = driver.createInputTopic(Topic, new ByteArraySerializer, new ByteArraySerializer)
+    val totals = driver.createOutputTopic(TransactionTopology.totalsTopic(Topic), new ByteArrayDeserializer, new ByteArrayDeserializer)
+    val dlq = driver.createOutputTopic(TransactionTopology.dlqTopic(Topic), new ByteArrayDeserializer, new ByteArrayDeserializer)
+    def send(account: String, amount: Double, id: String): Unit =
+      input.pipeInput(account.getBytes(UTF_8), TestFrames.frame(1, TestFrames.transaction(account, amount, id).toByteArray))
+    def seenStore = driver.getKeyValueStore[String, java.lang.Long](TransactionTopology.SeenIdsStore)
+  }
+
+  private def withDriver(retention: Duration)(body: Fixture => Unit): Unit = {
+    val lines = mutable.ArrayBuffer.empty[String]
+    val counters = new Counters
+    val props = new Properties()
+    props.put(StreamsConfig.APPLICATION_ID_CONFIG, "txpipe-dedupe-test")
+    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:9")
+    props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, Options.ExactlyOnceV2)
+    props.put(StreamsConfig.STATE_DIR_CONFIG, Files.createTempDirectory("txpipe-dedupe").toString)
+    val topology = TransactionTopology.createTopology(Topic, registry, line => lines += line, retention, counters)
+    val driver = new TopologyTestDriver(topology, props)
+    try body(new Fixture(driver, lines, counters))
+    finally driver.close()
+  }
+
+  test("a re-sent input counts each transaction once; duplicates are counted, not logged as totals") {
+    withDriver(Duration.ofDays(7)) { f =>
+      val batch = Seq(("ACC-1", 10.10, "a"), ("ACC-2", 5.0, "b"), ("ACC-1", 0.2, "c"), ("ACC-2", -1.5, "d"))
+      batch.take(3).foreach { case (acc, amt, id) => f.send(acc, amt, id) } // a producer that crashed after 3
+      batch.foreach { case (acc, amt, id) => f.send(acc, amt, id) }         // ... and was run again on all of it
+      batch.foreach { case (acc, amt, id) => f.send(acc, amt, id) }         // ... and once more
+      assert(f.lines.toVector == Vector("(ACC-1, 10.10)", "(ACC-2, 5.00)", "(ACC-1, 10.30)", "(ACC-2, 3.50)"))
+      assert(f.counters.duplicates.get == 7 && f.counters.counted.get == 4)
+      val latest = f.totals.readRecordsToList().asScala.map(r => new String(r.key, UTF_8) -> AccountTotal.parseFrom(r.value)).toMap
+      assert(latest("ACC-1").total == "10.30" && latest("ACC-1").transactionCount == 2)
+      assert(latest("ACC-2").total == "3.50" && latest("ACC-2").transactionCount == 2)
+      assert(f.dlq.isEmpty)
+    }
+  }
+
+  test("the same transaction_id under another account is a different transaction") {
+    withDriver(Duration.ofDays(7)) { f =>
+      f.send("ACC-1", 1.0, "x")
+      f.send("ACC-2", 2.0, "x")
+      assert(f.lines.toVector == Vector("(ACC-1, 1.00)", "(ACC-2, 2.00)"))
+      assert(f.counters.duplicates.get == 0)
+    }
+  }
+
+  test("the seen-ids store is changelogged, like the totals") {
+    withDriver(Duration.ofDays(7)) { f =>
+      f.send("ACC-1", 1.0, "x")
+      val produced = f.driver.producedTopicNames().asScala
+      assert(produced.contains(s"txpipe-dedupe-test-${TransactionTopology.SeenIdsStore}-changelog"))
+      assert(produced.contains(s"txpipe-dedupe-test-${TransactionTopology.TotalsStore}-changelog"))
+    }
+  }
+
+  test("ids are forgotten after the retention: a copy within it is dropped, one after it is counted") {
+    withDriver(Duration.ofHours(1)) { f =>
+      f.send("ACC-1", 1.0, "x")
+      f.driver.advanceWallClockTime(Duration.ofMinutes(30))
+      f.send("ACC-1", 1.0, "x") // within the retention: dropped
+      assert(f.lines.toVector == Vector("(ACC-1, 1.00)"))
+      assert(f.seenStore.get(TotalsProcessor.seenKey("ACC-1", "x")) != null)
+      f.driver.advanceWallClockTime(Duration.ofMinutes(31 + TotalsProcessor.expiryInterval(Duration.ofHours(1)).toMinutes.toInt))
+      assert(f.seenStore.get(TotalsProcessor.seenKey("ACC-1", "x")) == null)
+      assert(f.counters.expiredIds.get == 1)
+      f.send("ACC-1", 1.0, "x") // past the retention: a new transaction as far as the consumer can tell
+      assert(f.lines.toVector == Vector("(ACC-1, 1.00)", "(ACC-1, 2.00)"))
+    }
+  }
+
+  test("a transaction without an id cannot be counted once, so it goes to the DLQ") {
+    withDriver(Duration.ofDays(7)) { f =>
+      f.send("ACC-1", 1.0, "")
+      f.send("ACC-1", 1.0, "")
+      assert(f.lines.isEmpty)
+      val dead = f.dlq.readRecordsToList().asScala
+      assert(dead.size == 2)
+      assert(dead.forall(r => new String(r.headers.lastHeader(DlqHeaders.Reason).value, UTF_8) == "transaction_id is empty"))
+      assert(f.counters.rejected.get == 2)
+    }
+  }
+
+  test("retention parsing and expiry interval") {
+    assert(Options.parseDuration("7d").contains(Duration.ofDays(7)))
+    assert(Options.parseDuration("12h").contains(Duration.ofHours(12)))
+    assert(Options.parseDuration("PT30M").contains(Duration.ofMinutes(30)))
+    assert(Options.parseDuration("0s").isEmpty && Options.parseDuration("soon").isEmpty)
+    assert(TotalsProcessor.expiryInterval(Duration.ofDays(7)) == Duration.ofHours(1))
+    assert(TotalsProcessor.expiryInterval(Duration.ofSeconds(5)) == Duration.ofSeconds(1))
+    val required = Seq("-b", "k:1", "-s", "http://r", "-t", "t", "-g", "g")
+    assert(Options.parse(required).toOption.get.dedupeRetention == Duration.ofDays(7))
+    assert(Options.parse(required ++ Seq("--dedupe-retention", "2h")).toOption.get.dedupeRetention == Duration.ofHours(2))
+    assert(Options.parse(required ++ Seq("--dedupe-retention", "-1d")) == Left(2))
+  }
+}
+
+class ConfigFlagSpec extends AnyFunSuite {
+  test("-X KEY=VALUE settings reach the Streams config, last") {
+    val required = Seq("-b", "k:1", "-s", "http://r", "-t", "t", "-g", "g")
+    val o = Options.parse(required ++ Seq("-X", "session.timeout.ms=6000", "--config", "processing.guarantee=at_least_once"))
+      .toOption.get
+    val c = Main.streamsConfig(o)
+    assert(c.get("session.timeout.ms") == "6000" && c.get(StreamsConfig.PROCESSING_GUARANTEE_CONFIG) == "at_least_once")
+    assert(Options.parse(required ++ Seq("-X", "nokey")) == Left(2))
+  }
+}
