@@ -143,10 +143,7 @@ class ConsumerProcess:
                 print(f"consumer pid {self._proc.pid} ignored SIGTERM for {timeout}s; killing it", file=sys.stderr)
                 self._proc.kill()
                 self._proc.wait(10)
-        if self._reader is not None:
-            self._reader.join(10)
-        if self._stderr_file is not None:
-            self._stderr_file.close()
+        self._release()
         return self._proc.returncode
 
     def kill(self) -> None:
@@ -154,6 +151,10 @@ class ConsumerProcess:
         if self._proc is not None and self._proc.poll() is None:
             self._proc.kill()
             self._proc.wait(10)
+        self._release()
+
+    def _release(self) -> None:
+        """After the JVM is gone: let the reader drain its stdout, close the stderr log."""
         if self._reader is not None:
             self._reader.join(10)
         if self._stderr_file is not None:

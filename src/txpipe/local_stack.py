@@ -151,38 +151,32 @@ def _run_maven(args: list[str], java_home: Optional[str] = None) -> None:
         raise StackError(f"Maven failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stdout[-4000:]}")
 
 
-def _install_kafka() -> bool:
-    if KAFKA_MARKER.exists() and any(KAFKA_LIBS.glob(f"kafka_2.13-{KAFKA_VERSION}.jar")):
+def _install_into(target: Path, marker: Path, expected: str, version: str, maven_args: list[str]) -> bool:
+    """Runs Maven into a fresh folder beside ``target`` and swaps it in, so a half-done fetch is never used."""
+    if marker.exists() and (target / expected).exists():
         return False
-    KAFKA_LIBS.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix="libs.", dir=KAFKA_LIBS.parent))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{target.name}.", dir=target.parent))
     try:
-        _run_maven(["-f", str(KAFKA_POM), "dependency:copy-dependencies", f"-DoutputDirectory={tmp}"])
-        if not (tmp / f"kafka_2.13-{KAFKA_VERSION}.jar").exists():
-            raise StackError(f"Maven ran but kafka_2.13-{KAFKA_VERSION}.jar is not in {tmp}")
-        (tmp / KAFKA_MARKER.name).write_text(KAFKA_VERSION + "\n")
-        shutil.rmtree(KAFKA_LIBS, ignore_errors=True)
-        tmp.rename(KAFKA_LIBS)
+        _run_maven([arg.replace("{dir}", str(tmp)) for arg in maven_args])
+        if not (tmp / expected).exists():
+            raise StackError(f"Maven ran but {expected} is not in {tmp}")
+        (tmp / marker.name).write_text(version + "\n")
+        shutil.rmtree(target, ignore_errors=True)
+        tmp.rename(target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return True
+
+
+def _install_kafka() -> bool:
+    return _install_into(KAFKA_LIBS, KAFKA_MARKER, f"kafka_2.13-{KAFKA_VERSION}.jar", KAFKA_VERSION,
+                         ["-f", str(KAFKA_POM), "dependency:copy-dependencies", "-DoutputDirectory={dir}"])
 
 
 def _install_registry() -> bool:
-    if REGISTRY_MARKER.exists() and (REGISTRY_APP / "quarkus-run.jar").exists():
-        return False
-    REGISTRY_APP.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix="app.", dir=REGISTRY_APP.parent))
-    try:
-        _run_maven(["-f", str(REGISTRY_POM), "dependency:unpack", f"-Dregistry.dir={tmp}"])
-        if not (tmp / "quarkus-run.jar").exists():
-            raise StackError(f"Maven ran but quarkus-run.jar is not in {tmp}")
-        (tmp / REGISTRY_MARKER.name).write_text(APICURIO_VERSION + "\n")
-        shutil.rmtree(REGISTRY_APP, ignore_errors=True)
-        tmp.rename(REGISTRY_APP)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return True
+    return _install_into(REGISTRY_APP, REGISTRY_MARKER, "quarkus-run.jar", APICURIO_VERSION,
+                         ["-f", str(REGISTRY_POM), "dependency:unpack", "-Dregistry.dir={dir}"])
 
 
 def install() -> None:
