@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     stats = Stats()
     sender = Sender(producer, serializer, args.t, stats, registry_wait=30)
     txs = list(generator.generate(args.n, args.a, args.seed))
-    sender.serialize(txs[0])  # registers the schema before the clock starts
+    sender.prepare(txs[0])  # registers the schema before the clock starts
     sends = array("d", bytes(8 * len(txs)))
     clock = time.time
     started = time.monotonic()

@@ -214,6 +214,11 @@ class Sender:
         self.header = value[: len(value) - len(payload)]
         return value
 
+    def prepare(self, tx: Transaction) -> None:
+        """Registers or looks up the schema and keeps the header, without sending anything."""
+        if self.header is None:
+            self._first_value(tx)
+
     def send(self, tx: Transaction) -> None:
         """Queues one transaction, waiting for queue space rather than dropping it."""
         value = self.header + tx.SerializeToString() if self.header is not None else self._first_value(tx)
