@@ -38,6 +38,8 @@ EXIT_USAGE = 2
 EXIT_PARTIAL = 3
 EXIT_INTERRUPTED = 130
 
+REGISTRY_REQUEST_TIMEOUT_S = 10
+
 
 class ProducerError(Exception):
     """A failure that ends the run with a clear message (Kafka or registry unusable)."""
@@ -269,7 +271,8 @@ def run(args: argparse.Namespace, stop: _Stop) -> Stats:
     admin = AdminClient({"bootstrap.servers": args.bootstrap_servers})
     if ensure_topic(admin, args.topic, args.partitions, args.replication_factor):
         print(f"created topic {args.topic!r} ({args.partitions} partitions)", file=sys.stderr)
-    registry = SchemaRegistryClient.new_client({"url": args.schema_registry})
+    # The client waits forever by default; a bounded request lets the retry loop below report a stuck registry.
+    registry = SchemaRegistryClient.new_client({"url": args.schema_registry, "timeout": REGISTRY_REQUEST_TIMEOUT_S})
     serializer = ProtobufSerializer(Transaction, registry, {"use.deprecated.format": False})
     sender = Sender(producer, serializer, args.topic, stats, args.registry_wait)
     total = None if args.input else args.count

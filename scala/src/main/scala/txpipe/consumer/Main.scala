@@ -14,7 +14,7 @@ import org.apache.kafka.streams.errors.{
 }
 import org.apache.kafka.streams.{CloseOptions, KafkaStreams, StreamsConfig}
 import org.slf4j.LoggerFactory
-import txpipe.consumer.internal.TopicSetup
+import txpipe.consumer.internal.{BoundedRocksDb, TopicSetup}
 
 /** Entry point: totals transactions from a Kafka topic until stopped. */
 object Main {
@@ -101,6 +101,8 @@ object Main {
     p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, Int.box(options.replicationFactor.toInt))
     options.stateDir.foreach(dir => p.put(StreamsConfig.STATE_DIR_CONFIG, dir))
     options.commitIntervalMs.foreach(ms => p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, Long.box(ms)))
+    // Native memory of the state stores under one budget, so it does not grow with the data written.
+    p.put(StreamsConfig.ROCKSDB_CONFIG_SETTER_CLASS_CONFIG, classOf[BoundedRocksDb])
     p.put(StreamsConfig.DEFAULT_KEY_SERDE_CLASS_CONFIG, Serdes.ByteArray().getClass)
     p.put(StreamsConfig.DEFAULT_VALUE_SERDE_CLASS_CONFIG, Serdes.ByteArray().getClass)
     // A record that cannot be written must stop the app; skipping it would silently lose money.

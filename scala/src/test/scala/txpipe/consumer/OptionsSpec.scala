@@ -22,6 +22,7 @@ class OptionsSpec extends AnyFunSuite {
     assert(config.get(StreamsConfig.APPLICATION_ID_CONFIG) == "g")
     assert(config.get(StreamsConfig.PROCESSING_GUARANTEE_CONFIG) == "at_least_once")
     assert(config.get(StreamsConfig.STATE_DIR_CONFIG) == "/tmp/s")
+    assert(config.get(StreamsConfig.ROCKSDB_CONFIG_SETTER_CLASS_CONFIG) == classOf[txpipe.consumer.internal.BoundedRocksDb])
     new StreamsConfig(config) // accepted by Kafka's own validation
   }
 

@@ -1,0 +1,46 @@
+package txpipe.consumer.internal
+
+import java.util
+
+import org.apache.kafka.streams.state.RocksDBConfigSetter
+import org.rocksdb.{BlockBasedTableConfig, LRUCache, Options, WriteBufferManager}
+
+/** Puts every RocksDB store of the process under one memory budget.
+  *
+  * By default each store (two per task: totals and seen ids) gets its own 50 MiB block cache
+  * and up to three 16 MiB memtables, so native memory grows with partitions and with the data
+  * written, not with what the application needs. Sharing one cache, which also accounts for the
+  * memtables, caps it.
+  */
+final class BoundedRocksDb extends RocksDBConfigSetter {
+
+  /** Points the store at the shared cache and write-buffer manager. */
+  override def setConfig(storeName: String, options: Options, configs: util.Map[String, AnyRef]): Unit = {
+    val table = options.tableFormatConfig().asInstanceOf[BlockBasedTableConfig]
+    table.setBlockCache(BoundedRocksDb.cache)
+    // Index and filter blocks count against the budget too, pinned so lookups stay fast.
+    table.setCacheIndexAndFilterBlocks(true)
+    table.setCacheIndexAndFilterBlocksWithHighPriority(true)
+    table.setPinTopLevelIndexAndFilter(true)
+    options.setTableFormatConfig(table)
+    options.setWriteBufferManager(BoundedRocksDb.writeBuffers)
+    options.setMaxWriteBufferNumber(2)
+    options.setWriteBufferSize(BoundedRocksDb.MemtableBytes / 4)
+  }
+
+  /** Nothing to free per store: the cache and manager are shared for the life of the process. */
+  override def close(storeName: String, options: Options): Unit = ()
+}
+
+/** The process-wide budget shared by all stores. */
+object BoundedRocksDb {
+
+  /** Block cache plus memtables, for all stores together. */
+  val TotalBytes: Long = 64L << 20
+
+  /** The part of TotalBytes memtables may take before RocksDB flushes them. */
+  val MemtableBytes: Long = 16L << 20
+
+  private lazy val cache = new LRUCache(TotalBytes, -1, false, 0.1)
+  private lazy val writeBuffers = new WriteBufferManager(MemtableBytes, cache)
+}
