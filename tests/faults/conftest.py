@@ -10,9 +10,7 @@ import secrets
 
 import pytest
 
-from txpipe import local_stack
-
-from ..integration.conftest import free_port
+from ..integration.conftest import free_port, running_stack
 
 
 @pytest.fixture(scope="session")
@@ -22,15 +20,11 @@ def fault_stack_run_dir(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def fault_stack(fault_stack_run_dir):
-    handle = local_stack.up(
-        kafka_port=free_port(), controller_port=free_port(), registry_port=free_port(),
-        run_dir=fault_stack_run_dir, registry_storage="file",
-    )
-    handle.run_dir = fault_stack_run_dir
-    try:
+    with running_stack(
+        fault_stack_run_dir, kafka_port=free_port(), controller_port=free_port(), registry_port=free_port(),
+        registry_storage="file",
+    ) as handle:
         yield handle
-    finally:
-        local_stack.down(run_dir=fault_stack_run_dir)
 
 
 @pytest.fixture(scope="session")
@@ -40,15 +34,11 @@ def cluster3(tmp_path_factory):
     while len(ports) < 6:
         ports.add(free_port())
     ports = sorted(ports)
-    handle = local_stack.up(
-        nodes=3, kafka_ports=ports[:3], controller_ports=ports[3:], registry_port=free_port(),
-        run_dir=run_dir, registry_storage="file",
-    )
-    handle.run_dir = run_dir
-    try:
+    with running_stack(
+        run_dir, nodes=3, kafka_ports=ports[:3], controller_ports=ports[3:], registry_port=free_port(),
+        registry_storage="file",
+    ) as handle:
         yield handle
-    finally:
-        local_stack.down(run_dir=run_dir)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ never a skip.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import socket
 
@@ -28,18 +29,21 @@ def stack_run_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("stack-run")
 
 
-@pytest.fixture(scope="session")
-def stack(stack_run_dir):
-    handle = local_stack.up(
-        kafka_port=free_port(),
-        controller_port=free_port(),
-        registry_port=free_port(),
-        run_dir=stack_run_dir,
-    )
+@contextlib.contextmanager
+def running_stack(run_dir, **options):
+    """A local stack for the length of the block, stopped whatever happens; ``handle.run_dir`` says where."""
+    handle = local_stack.up(run_dir=run_dir, **options)
+    handle.run_dir = run_dir
     try:
         yield handle
     finally:
-        local_stack.down(run_dir=stack_run_dir)
+        local_stack.down(run_dir=run_dir)
+
+
+@pytest.fixture(scope="session")
+def stack(stack_run_dir):
+    with running_stack(stack_run_dir, kafka_port=free_port(), controller_port=free_port(), registry_port=free_port()) as handle:
+        yield handle
 
 
 @pytest.fixture
