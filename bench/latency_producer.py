@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     conf = producer_config(argparse.Namespace(bootstrap_servers=args.b, extra=[]))
     producer = Producer(conf)
-    registry = SchemaRegistryClient.new_client({"url": args.s})
+    registry = SchemaRegistryClient.new_client({"url": args.s, "timeout": 10})
     serializer = ProtobufSerializer(Transaction, registry, {"use.deprecated.format": False})
     stats = Stats()
     sender = Sender(producer, serializer, args.t, stats, registry_wait=30)

@@ -34,7 +34,8 @@ def _tx(account: str, amount: float, tid: str, reference: str = "REF") -> Transa
 
 
 def test_bad_records_go_to_the_dlq_once_and_totals_stay_exact(stack, topic, tmp_path):
-    registry = SchemaRegistryClient({"url": stack.schema_registry_url})
+    # Bounded requests: an unanswered registry call must fail the test, not hang it.
+    registry = SchemaRegistryClient({"url": stack.schema_registry_url, "timeout": 10})
     tx_ser = ProtobufSerializer(Transaction, registry, {"use.deprecated.format": False})
     other_ser = ProtobufSerializer(AccountTotal, registry, {"use.deprecated.format": False})
     ctx = SerializationContext(topic, MessageField.VALUE)

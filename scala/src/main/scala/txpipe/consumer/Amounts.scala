@@ -17,9 +17,19 @@ object Amounts {
       )
     }
 
+  // Below 2^45 a double's round-trip interval (one ulp, at most 2^-7 wide) holds at most one
+  // multiple of 0.01, so a whole number of cents that converts back to d is the shortest decimal:
+  // any shorter one would be a coarser multiple of 0.01 in the same interval, hence the same.
+  private val CentsFastPathLimit = math.pow(2, 45)
+
   /** The shortest decimal that converts back to exactly `d`, as Python's repr would print it. */
   def fromDouble(d: Double): BigDecimal = {
     require(!d.isNaN && !d.isInfinite, s"amount is not a finite number: $d")
+    // Money almost always has at most two decimals; this skips the search below (a tenth of the cost).
+    if (math.abs(d) < CentsFastPathLimit) {
+      val cents = BigDecimal.valueOf(math.round(d * 100), 2)
+      if (cents.doubleValue == d) return cents.stripTrailingZeros
+    }
     // new BigDecimal(d) is the double's exact binary value; rounding it, rather than trusting
     // Double.toString (which on JDK 17 sometimes prints a digit too many), finds the shortest.
     val exact = new BigDecimal(d)

@@ -37,12 +37,23 @@ object Main {
   /** Prepares topics, then runs Streams until it fails or the process is told to stop. */
   def run(options: Options): Int = {
     val deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(options.topicWaitSeconds.toLong)
-    if (!prepareTopics(options, deadline)) return 1
+    val inputPartitions = prepareTopics(options, deadline) match {
+      case Some(n) => n
+      case None => return 1
+    }
+    val partitioning =
+      if (options.repartition) Partitioning.Repartition else Partitioning.KeyedByAccount(inputPartitions)
+    log.info(partitioning match {
+      case Partitioning.Repartition => s"re-partitioning ${options.topic} by account through an internal topic"
+      case Partitioning.KeyedByAccount(n) =>
+        s"totalling each of the $n partitions of ${options.topic} where it lands; records not keyed by account_number " +
+          "on its murmur2 partition go to the DLQ (--repartition accepts them)"
+    })
 
     val registry = new HttpSchemaRegistry(options.schemaRegistry)
     val counters = new Counters
     val topology = TransactionTopology.createTopology(
-      options.topic, registry, dedupeRetention = options.dedupeRetention, counters = counters)
+      options.topic, registry, partitioning, dedupeRetention = options.dedupeRetention, counters = counters)
     val streams = new KafkaStreams(topology, streamsConfig(options))
     log.info(s"dropping re-sent transactions on (account_number, transaction_id), ids kept for ${options.dedupeRetention}")
     // The counts since this process started, every CountsLogEverySeconds while they change.
@@ -77,6 +88,7 @@ object Main {
       // Leaving the group hands this instance's partitions over at once, not after session.timeout.ms.
       val leave = CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP).withTimeout(CloseTimeout)
       if (!streams.close(leave)) log.warn(s"Kafka Streams did not close within $CloseTimeout")
+      StdoutLines.flush()
       log.info(s"counts at shutdown: ${counters.summary}")
       stopped.countDown()
     }, "txpipe-shutdown"))
@@ -86,6 +98,7 @@ object Main {
     if (!shutdownHookRunning) {
       registry.close()
       streams.close(CloseTimeout)
+      StdoutLines.flush()
       log.info(s"counts at exit: ${counters.summary}")
     }
     countsLogger.shutdownNow()
@@ -114,7 +127,8 @@ object Main {
     p
   }
 
-  private def prepareTopics(options: Options, deadlineNanos: Long): Boolean = {
+  // The input topic's partition count once the output topics exist and the input topic does.
+  private def prepareTopics(options: Options, deadlineNanos: Long): Option[Int] = {
     val props = new Properties()
     props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, options.bootstrapServers)
     props.put(AdminClientConfig.CLIENT_ID_CONFIG, s"${options.group}-setup")
@@ -125,11 +139,13 @@ object Main {
       val dlq = TransactionTopology.dlqTopic(options.topic)
       if (!setup.ensureOutputTopics(totals, dlq, deadlineNanos)) {
         log.error(s"could not create $totals and $dlq on ${options.bootstrapServers} within ${options.topicWaitSeconds}s")
-        false
-      } else if (!setup.awaitTopic(options.topic, deadlineNanos)) {
-        log.error(s"input topic ${options.topic} did not appear on ${options.bootstrapServers} within ${options.topicWaitSeconds}s; giving up")
-        false
-      } else true
+        None
+      } else {
+        val partitions = setup.awaitTopic(options.topic, deadlineNanos)
+        if (partitions.isEmpty)
+          log.error(s"input topic ${options.topic} did not appear on ${options.bootstrapServers} within ${options.topicWaitSeconds}s; giving up")
+        partitions
+      }
     } finally admin.close(Duration.ofSeconds(5))
   }
 }

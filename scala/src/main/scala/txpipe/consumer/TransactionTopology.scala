@@ -7,7 +7,7 @@ import org.apache.kafka.streams.kstream.{Consumed, KeyValueMapper, Named, Predic
 import org.apache.kafka.streams.processor.api.{FixedKeyProcessor, FixedKeyProcessorSupplier, Processor, ProcessorSupplier}
 import org.apache.kafka.streams.state.Stores
 import org.apache.kafka.streams.{KeyValue, StreamsBuilder, Topology}
-import txpipe.consumer.internal.{Decoded, DecodeProcessor, ProtobufSerde, SchemaCheck, TotalsProcessor, TransactionDecoder}
+import txpipe.consumer.internal.{Decoded, DecodeProcessor, LineFlushStoreBuilder, ProtobufSerde, SchemaCheck, TotalsProcessor, TransactionDecoder}
 import txpipe.v1.{AccountTotal, Transaction}
 
 /** The Kafka Streams topology: raw input bytes in, per-account totals and dead letters out. */
@@ -22,7 +22,7 @@ object TransactionTopology {
   /** Name of the changelogged store of counted (account, transaction_id)s, for dropping re-sent copies. */
   val SeenIdsStore = "seen-transaction-ids"
 
-  /** Name of the internal topic that brings all of an account's transactions to one task. */
+  /** Name of the internal topic that brings all of an account's transactions to one task (with --repartition). */
   val ByAccount = "by-account"
 
   /** The compacted topic of running totals for an input topic. */
@@ -31,32 +31,43 @@ object TransactionTopology {
   /** The dead-letter topic for an input topic. */
   def dlqTopic(inputTopic: String): String = s"$inputTopic-dlq"
 
+  /** Name of the store-less store whose flush writes out the buffered lines before each commit. */
+  val LinesBarrier = "lines-flushed-before-commit"
+
   /** Builds the topology; `lineSink` receives one "(account, total)" line per counted record. */
   def createTopology(
       inputTopic: String,
       registry: SchemaRegistry,
-      lineSink: String => Unit = StdoutLines.println,
+      partitioning: Partitioning,
+      lineSink: LineSink = StdoutLines,
       dedupeRetention: Duration = Options.DefaultDedupeRetention,
       counters: Counters = new Counters
   ): Topology = {
+    val repartition = partitioning == Partitioning.Repartition
     // Shared by all tasks so each schema id is looked up once per process, not once per partition.
-    val decoder = new TransactionDecoder(new SchemaCheck(registry, ExpectedMessage))
+    val decoder = new TransactionDecoder(new SchemaCheck(registry, ExpectedMessage), partitioning)
     val builder = new StreamsBuilder()
+    // Cached: between commits an account's total changes in memory and reaches RocksDB and the
+    // changelog once per commit, not once per transaction. The cache is flushed before every
+    // commit, so nothing it holds can be committed without being in the changelog.
     builder.addStateStore(
       Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(TotalsStore), Serdes.String(), ProtobufSerde(AccountTotal))
+        .withCachingEnabled()
     )
-    // Same task and key space as the totals (both behind the repartition by account), so a
-    // transaction's "seen" mark and its effect on the total commit together.
+    // Same task and key space as the totals, so a transaction's "seen" mark and its effect on
+    // the total commit together. Not cached: every id is new, so a cache would only add work.
     builder.addStateStore(
       Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(SeenIdsStore), Serdes.String(), Serdes.Long())
     )
+    builder.addStateStore(new LineFlushStoreBuilder(LinesBarrier, lineSink))
 
     // Bytes in: decoding happens in a processor so that no bad record can escape the DLQ.
     val decoded = builder
       .stream(inputTopic, Consumed.`with`(Serdes.ByteArray(), Serdes.ByteArray()).withName("input"))
       .processValues(
         new FixedKeyProcessorSupplier[Array[Byte], Array[Byte], Decoded] {
-          override def get(): FixedKeyProcessor[Array[Byte], Array[Byte], Decoded] = new DecodeProcessor(decoder, counters)
+          override def get(): FixedKeyProcessor[Array[Byte], Array[Byte], Decoded] =
+            new DecodeProcessor(decoder, counters, tagSource = repartition)
         },
         Named.as("decode")
       )
@@ -70,29 +81,38 @@ object TransactionTopology {
       }, Named.as("original-value"))
       .to(dlqTopic(inputTopic), Produced.`with`(Serdes.ByteArray(), Serdes.ByteArray()).withName("dlq-sink"))
 
-    decoded
+    val accepted = decoded
       .filter(new Predicate[Array[Byte], Decoded] {
         override def test(key: Array[Byte], d: Decoded): Boolean = d.isInstanceOf[Decoded.Accepted]
       }, Named.as("accepted"))
-      .map[String, Transaction](new KeyValueMapper[Array[Byte], Decoded, KeyValue[String, Transaction]] {
-        override def apply(key: Array[Byte], d: Decoded): KeyValue[String, Transaction] = {
-          val tx = d.asInstanceOf[Decoded.Accepted].transaction
-          KeyValue.pair(tx.accountNumber, tx)
-        }
-      }, Named.as("key-by-account"))
-      // Records without a key, or from a producer that partitions differently, can put one
-      // account on several input partitions; its total must live in exactly one task's store.
-      .repartition(Repartitioned.`with`(Serdes.String(), ProtobufSerde(Transaction)).withName(ByAccount))
-      .process(
-        new ProcessorSupplier[String, Transaction, String, AccountTotal] {
-          override def get(): Processor[String, Transaction, String, AccountTotal] = new TotalsProcessor(TotalsStore, lineSink, SeenIdsStore, dedupeRetention, counters)
-        },
-        Named.as("totals"),
-        TotalsStore,
-        SeenIdsStore
-      )
-      .to(totalsTopic(inputTopic), Produced.`with`(Serdes.String(), ProtobufSerde(AccountTotal)).withName("totals-sink"))
 
+    val totals =
+      if (repartition)
+        accepted
+          .map[String, Transaction](new KeyValueMapper[Array[Byte], Decoded, KeyValue[String, Transaction]] {
+            override def apply(key: Array[Byte], d: Decoded): KeyValue[String, Transaction] = {
+              val tx = d.asInstanceOf[Decoded.Accepted].transaction
+              KeyValue.pair(tx.accountNumber, tx)
+            }
+          }, Named.as("key-by-account"))
+          .repartition(Repartitioned.`with`(Serdes.String(), ProtobufSerde(Transaction)).withName(ByAccount))
+          .process(totalsSupplier[String](lineSink, dedupeRetention, counters), Named.as("totals"), TotalsStore, SeenIdsStore, LinesBarrier)
+      else
+        // The decoder let through only records on their account's own partition, so this task owns
+        // every account it sees: no repartition, each record is read and committed once.
+        accepted
+          .mapValues(new ValueMapper[Decoded, Transaction] {
+            override def apply(d: Decoded): Transaction = d.asInstanceOf[Decoded.Accepted].transaction
+          }, Named.as("transaction"))
+          .process(totalsSupplier[Array[Byte]](lineSink, dedupeRetention, counters), Named.as("totals"), TotalsStore, SeenIdsStore, LinesBarrier)
+
+    totals.to(totalsTopic(inputTopic), Produced.`with`(Serdes.String(), ProtobufSerde(AccountTotal)).withName("totals-sink"))
     builder.build()
   }
+
+  private def totalsSupplier[K](lineSink: LineSink, retention: Duration, counters: Counters): ProcessorSupplier[K, Transaction, String, AccountTotal] =
+    new ProcessorSupplier[K, Transaction, String, AccountTotal] {
+      override def get(): Processor[K, Transaction, String, AccountTotal] =
+        new TotalsProcessor[K](TotalsStore, lineSink, SeenIdsStore, retention, counters)
+    }
 }

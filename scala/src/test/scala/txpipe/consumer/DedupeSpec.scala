@@ -37,7 +37,7 @@ class DedupeSpec extends AnyFunSuite {
     props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:9")
     props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, Options.ExactlyOnceV2)
     props.put(StreamsConfig.STATE_DIR_CONFIG, Files.createTempDirectory("txpipe-dedupe").toString)
-    val topology = TransactionTopology.createTopology(Topic, registry, line => lines += line, retention, counters)
+    val topology = TransactionTopology.createTopology(Topic, registry, Partitioning.KeyedByAccount(1), line => lines += line, retention, counters)
     val driver = new TopologyTestDriver(topology, props)
     try body(new Fixture(driver, lines, counters))
     finally driver.close()

@@ -38,14 +38,14 @@ class TransactionTopologySpec extends AnyFunSuite {
     val dlq = driver.createOutputTopic(TransactionTopology.dlqTopic(Topic), new ByteArrayDeserializer, new ByteArrayDeserializer)
   }
 
-  private def withDriver(guarantee: String)(body: Fixture => Unit): Unit = {
+  private def withDriver(guarantee: String, partitioning: Partitioning = Partitioning.KeyedByAccount(1))(body: Fixture => Unit): Unit = {
     val lines = mutable.ArrayBuffer.empty[String]
     val props = new Properties()
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, "txpipe-test")
     props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:9")
     props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, guarantee)
     props.put(StreamsConfig.STATE_DIR_CONFIG, Files.createTempDirectory("txpipe-test").toString)
-    val topology = TransactionTopology.createTopology(Topic, registry, line => lines.synchronized(lines += line))
+    val topology = TransactionTopology.createTopology(Topic, registry, partitioning, line => lines.synchronized(lines += line))
     val driver = new TopologyTestDriver(topology, props)
     try body(new Fixture(driver, lines))
     finally driver.close()
@@ -57,8 +57,9 @@ class TransactionTopologySpec extends AnyFunSuite {
   private def header(r: TestRecord[Array[Byte], Array[Byte]], name: String): String =
     Option(r.headers.lastHeader(name)).map(h => new String(h.value, UTF_8)).orNull
 
-  test("totals equal an exact decimal ground truth; bad records go to the DLQ unchanged") {
-    withDriver(Options.ExactlyOnceV2) { f =>
+  for (partitioning <- Seq(Partitioning.KeyedByAccount(1), Partitioning.Repartition))
+  test(s"totals equal an exact decimal ground truth; bad records go to the DLQ unchanged ($partitioning)") {
+    withDriver(Options.ExactlyOnceV2, partitioning) { f =>
       val rnd = new Random(7)
       val accounts = (0 until 12).map(i => f"ACC-$i%04d")
       val truth = mutable.LinkedHashMap.empty[String, BigDecimal]
@@ -102,11 +103,16 @@ class TransactionTopologySpec extends AnyFunSuite {
           val amount = if (i % 97 == 0) 0.1 else exact.doubleValue
           val exactAmount = if (i % 97 == 0) new BigDecimal("0.1") else exact
           val key = if (i % 3 == 0) null else account.getBytes(UTF_8)
-          f.input.pipeInput(new TestRecord(key, valid(account, amount, s"tx-$i"), new RecordHeaders()))
+          val value = valid(account, amount, s"tx-$i")
+          f.input.pipeInput(new TestRecord(key, value, new RecordHeaders()))
+          if (key == null && partitioning != Partitioning.Repartition) {
+            sent += ((offset, "no key", key, value))
+          } else {
           val sum = truth.getOrElse(account, BigDecimal.ZERO).add(exactAmount)
           truth(account) = sum
           counts(account) += 1
           expectedLines += s"($account, ${sum.setScale(math.max(sum.scale, 2)).toPlainString})"
+          }
         }
         offset += 1
       }
@@ -144,7 +150,7 @@ class TransactionTopologySpec extends AnyFunSuite {
         assert(header(r, DlqHeaders.SourcePartition) == "0")
         assert(header(r, DlqHeaders.SourceOffset) == off.toString)
         assert(Option(header(r, DlqHeaders.Reason)).exists(_.nonEmpty))
-        if (why != "key mismatch") assert(header(r, "trace") != null)
+        if (why != "key mismatch" && why != "no key") assert(header(r, "trace") != null)
         assert(r.headers.toArray.map(_.key).toSeq.takeRight(4) ==
           Seq(DlqHeaders.Reason, DlqHeaders.SourceTopic, DlqHeaders.SourcePartition, DlqHeaders.SourceOffset))
       }
@@ -160,10 +166,64 @@ class TransactionTopologySpec extends AnyFunSuite {
     }
   }
 
-  test("totals are computed after repartitioning by account, so keyless records meet their account's total") {
-    val description = TransactionTopology.createTopology(Topic, registry, _ => ()).describe().toString
-    assert(description.contains(s"${TransactionTopology.ByAccount}-repartition"))
+  test("by default each partition is totalled where it lands: no repartition topic") {
+    val description = TransactionTopology.createTopology(Topic, registry, Partitioning.KeyedByAccount(6), _ => ()).describe().toString
+    assert(!description.contains("repartition"))
     assert(description.contains(TransactionTopology.TotalsStore))
+  }
+
+  test("with --repartition totals are computed after repartitioning by account") {
+    val description = TransactionTopology.createTopology(Topic, registry, Partitioning.Repartition, _ => ()).describe().toString
+    assert(description.contains(s"${TransactionTopology.ByAccount}-repartition"))
+  }
+
+  test("a record off its account's murmur2 partition goes to the DLQ, naming where it belongs") {
+    // The driver reads everything from partition 0; of 4 partitions, murmur2 puts some accounts elsewhere.
+    val accounts = (0 until 40).map(i => f"ACC-$i%04d")
+    val (home, away) = accounts.partition(a => internal.TransactionDecoder.ownerPartition(a.getBytes(UTF_8), 4) == 0)
+    assert(home.nonEmpty && away.nonEmpty)
+    withDriver(Options.ExactlyOnceV2, Partitioning.KeyedByAccount(4)) { f =>
+      f.input.pipeInput(home.head.getBytes(UTF_8), valid(home.head, 2.5, "h"))
+      f.input.pipeInput(away.head.getBytes(UTF_8), valid(away.head, 7.0, "a"))
+      assert(f.lines.toVector == Vector(s"(${home.head}, 2.50)"))
+      val dead = f.dlq.readRecordsToList().asScala.toVector
+      assert(dead.size == 1)
+      val owner = internal.TransactionDecoder.ownerPartition(away.head.getBytes(UTF_8), 4)
+      assert(header(dead.head, DlqHeaders.Reason) ==
+        s"account '${away.head}' belongs on partition $owner of 4 (murmur2 of the key) but arrived on partition 0; " +
+          "produce with Kafka's default partitioner (librdkafka: partitioner=murmur2_random), or start the consumer with --repartition")
+    }
+  }
+
+  test("murmur2 placement matches the Java producer's partitioner") {
+    import org.apache.kafka.clients.producer.internals.BuiltInPartitioner
+    for (a <- Seq("ACC-0001", "ACC-0042", "x", "\u03a9-account"); n <- Seq(1, 3, 6, 50)) {
+      val key = a.getBytes(UTF_8)
+      assert(internal.TransactionDecoder.ownerPartition(key, n) == BuiltInPartitioner.partitionForKey(key, n), s"$a over $n")
+    }
+  }
+
+  test("the line sink is flushed before each commit") {
+    var flushed = 0
+    val sink = new LineSink {
+      val lines = mutable.ArrayBuffer.empty[String]
+      override def write(line: String): Unit = lines += line
+      override def flush(): Unit = flushed = lines.size
+    }
+    val props = new Properties()
+    props.put(StreamsConfig.APPLICATION_ID_CONFIG, "txpipe-flush-test")
+    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:9")
+    props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, Options.ExactlyOnceV2)
+    props.put(StreamsConfig.STATE_DIR_CONFIG, Files.createTempDirectory("txpipe-flush").toString)
+    val driver = new TopologyTestDriver(TransactionTopology.createTopology(Topic, registry, Partitioning.KeyedByAccount(1), sink), props)
+    try {
+      val input = driver.createInputTopic(Topic, new ByteArraySerializer, new ByteArraySerializer)
+      for (i <- 1 to 3) {
+        input.pipeInput("ACC-0009".getBytes(UTF_8), valid("ACC-0009", 1.0, s"f$i"))
+        // The driver commits after each record: by then the line must have been flushed.
+        assert(flushed == i)
+      }
+    } finally driver.close()
   }
 
   test("at_least_once runs the same topology") {

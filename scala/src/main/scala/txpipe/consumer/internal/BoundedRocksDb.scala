@@ -23,6 +23,10 @@ final class BoundedRocksDb extends RocksDBConfigSetter {
     table.setCacheIndexAndFilterBlocksWithHighPriority(true)
     table.setPinTopLevelIndexAndFilter(true)
     options.setTableFormatConfig(table)
+    // Most lookups are for ids never seen: a bloom filter on the memtable answers those without
+    // walking its skip list (the SST files have theirs already).
+    options.setMemtablePrefixBloomSizeRatio(0.05)
+    options.setMemtableWholeKeyFiltering(true)
     options.setWriteBufferManager(BoundedRocksDb.writeBuffers)
     options.setMaxWriteBufferNumber(2)
     options.setWriteBufferSize(BoundedRocksDb.MemtableBytes / 4)

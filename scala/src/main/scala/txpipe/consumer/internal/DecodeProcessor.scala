@@ -9,10 +9,10 @@ import txpipe.consumer.Counters
 
 /** Decodes each input record; a bad one is logged and tagged with the dlq.* headers.
   *
-  * A good one gets the txpipe.source.* headers, so that after the repartition by account the
-  * totals step can still name the input record (e.g. when it drops a duplicate).
+  * With `tagSource` a good one gets the txpipe.source.* headers, so that after a repartition by
+  * account the totals step can still name the input record (e.g. when it drops a duplicate).
   */
-final class DecodeProcessor(decoder: TransactionDecoder, counters: Counters = new Counters)
+final class DecodeProcessor(decoder: TransactionDecoder, counters: Counters = new Counters, tagSource: Boolean = false)
     extends FixedKeyProcessor[Array[Byte], Array[Byte], Decoded] {
 
   private val log = LoggerFactory.getLogger(classOf[DecodeProcessor])
@@ -23,13 +23,18 @@ final class DecodeProcessor(decoder: TransactionDecoder, counters: Counters = ne
     this.context = context
 
   /** Forwards Accepted(transaction), or Rejected(original value) with the four dlq.* headers added. */
-  override def process(record: FixedKeyRecord[Array[Byte], Array[Byte]]): Unit =
-    decoder.decode(record.key, record.value) match {
+  override def process(record: FixedKeyRecord[Array[Byte], Array[Byte]]): Unit = {
+    val meta = context.recordMetadata()
+    decoder.decode(record.key, record.value, if (meta.isPresent) meta.get.partition else -1) match {
       case Right(tx) => context.forward(accepted(record, tx))
       case Left(reason) => context.forward(rejected(record, reason))
     }
+  }
 
-  private def accepted(record: FixedKeyRecord[Array[Byte], Array[Byte]], tx: txpipe.v1.Transaction): FixedKeyRecord[Array[Byte], Decoded] = {
+  private def accepted(record: FixedKeyRecord[Array[Byte], Array[Byte]], tx: txpipe.v1.Transaction): FixedKeyRecord[Array[Byte], Decoded] =
+    if (tagSource) tagged(record, tx) else record.withValue[Decoded](Decoded.Accepted(tx))
+
+  private def tagged(record: FixedKeyRecord[Array[Byte], Array[Byte]], tx: txpipe.v1.Transaction): FixedKeyRecord[Array[Byte], Decoded] = {
     val (topic, partition, offset) = source()
     val headers = new RecordHeaders(record.headers.toArray)
     headers.add(SourceHeaders.Topic, topic.getBytes(UTF_8))

@@ -38,11 +38,20 @@ final class TopicSetup(admin: Admin, partitions: Int, replicationFactor: Short) 
     }
   }
 
-  /** Waits until `topic` exists; false if it still does not at the deadline. */
-  def awaitTopic(topic: String, deadlineNanos: Long): Boolean =
-    retryUntil(deadlineNanos, s"waiting for input topic $topic") { () =>
-      admin.listTopics().names().get(callTimeoutMs(deadlineNanos), TimeUnit.MILLISECONDS).contains(topic)
+  /** Waits until `topic` exists and returns its partition count; None if it still does not at the deadline. */
+  def awaitTopic(topic: String, deadlineNanos: Long): Option[Int] = {
+    var partitions: Option[Int] = None
+    val found = retryUntil(deadlineNanos, s"waiting for input topic $topic") { () =>
+      if (!admin.listTopics().names().get(callTimeoutMs(deadlineNanos), TimeUnit.MILLISECONDS).contains(topic)) false
+      else {
+        val described = admin.describeTopics(java.util.List.of(topic)).allTopicNames()
+          .get(callTimeoutMs(deadlineNanos), TimeUnit.MILLISECONDS)
+        partitions = Some(described.get(topic).partitions.size)
+        true
+      }
     }
+    if (found) partitions else None
+  }
 
   // No single broker call may carry the wait past the deadline the user gave.
   private def callTimeoutMs(deadlineNanos: Long): Long =

@@ -11,7 +11,7 @@ import org.apache.kafka.streams.processor.PunctuationType
 import org.apache.kafka.streams.processor.api.{Processor, ProcessorContext, Record}
 import org.apache.kafka.streams.state.KeyValueStore
 import org.slf4j.LoggerFactory
-import txpipe.consumer.{Amounts, Counters}
+import txpipe.consumer.{Amounts, Counters, LineSink}
 import txpipe.v1.{AccountTotal, Transaction}
 
 /** Adds each transaction, keyed by its account, to that account's exact running total,
@@ -23,15 +23,15 @@ import txpipe.v1.{AccountTotal, Transaction}
   * punctuator forgets ids older than `retention`; a copy arriving later than that is counted
   * again (ids are kept at least `retention`, at most `retention` + one punctuation interval).
   */
-final class TotalsProcessor(
+final class TotalsProcessor[K](
     storeName: String,
-    lineSink: String => Unit,
+    lineSink: LineSink,
     seenStoreName: String,
     retention: Duration,
     counters: Counters
-) extends Processor[String, Transaction, String, AccountTotal] {
+) extends Processor[K, Transaction, String, AccountTotal] {
 
-  private val log = LoggerFactory.getLogger(classOf[TotalsProcessor])
+  private val log = LoggerFactory.getLogger(classOf[TotalsProcessor[_]])
   private var context: ProcessorContext[String, AccountTotal] = _
   private var totals: KeyValueStore[String, AccountTotal] = _
   private var seen: KeyValueStore[String, java.lang.Long] = _
@@ -45,7 +45,7 @@ final class TotalsProcessor(
   }
 
   /** Drops a duplicate; otherwise updates the store, forwards the new AccountTotal and writes the line. */
-  override def process(record: Record[String, Transaction]): Unit = {
+  override def process(record: Record[K, Transaction]): Unit = {
     val tx = record.value
     val account = tx.accountNumber
     val key = TotalsProcessor.seenKey(account, tx.transactionId)
@@ -77,14 +77,20 @@ final class TotalsProcessor(
     counters.counted.incrementAndGet()
     // Fresh headers: the input's headers describe the transaction, not the running total.
     context.forward(new Record(account, updated, record.timestamp, new RecordHeaders()))
-    lineSink(s"($account, $total)")
+    lineSink.write(s"($account, $total)")
   }
 
-  // Where the record came from: the input coordinates the decode step put in the headers.
-  private def source(headers: Headers): String = {
-    def h(name: String): String = Option(headers.lastHeader(name)).map(x => new String(x.value, UTF_8)).getOrElse("?")
-    s"topic=${h(SourceHeaders.Topic)} partition=${h(SourceHeaders.Partition)} offset=${h(SourceHeaders.Offset)}"
-  }
+  // Where the record came from: the input coordinates the decode step put in the headers before
+  // a repartition, or else the record's own metadata (this task reads the input directly).
+  private def source(headers: Headers): String =
+    if (headers.lastHeader(SourceHeaders.Topic) != null) {
+      def h(name: String): String = Option(headers.lastHeader(name)).map(x => new String(x.value, UTF_8)).getOrElse("?")
+      s"topic=${h(SourceHeaders.Topic)} partition=${h(SourceHeaders.Partition)} offset=${h(SourceHeaders.Offset)}"
+    } else {
+      val meta = context.recordMetadata()
+      if (meta.isPresent) s"topic=${meta.get.topic} partition=${meta.get.partition} offset=${meta.get.offset}"
+      else "topic=? partition=? offset=?"
+    }
 
   private def expire(now: Long): Unit = {
     val cutoff = now - retention.toMillis
