@@ -1,9 +1,9 @@
 """Sends the synthetic workload at a fixed rate through txpipe's own Sender, recording each send's wall time.
 
-    python -m bench.latency_producer -b BOOTSTRAP -s REGISTRY -t TOPIC -n COUNT -a ACCOUNTS --seed S -r RATE --out FILE
+    python -m bench.latency_producer -b BOOTSTRAP -s REGISTRY -t TOPIC -n COUNT -a ACCOUNTS --seed S -r RATE --out FILE [-X K=V]
 
 FILE gets one float64 per transaction: time.time() just before it was serialized and queued.
-Same producer settings as the CLI (txpipe.producer.producer_config).
+Same producer settings as the CLI (txpipe.producer.producer_config), plus any -X.
 """
 
 from __future__ import annotations
@@ -30,8 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-a", type=int, default=20)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("-r", type=float, required=True)
+    ap.add_argument("-X", dest="extra", action="append", default=[], metavar="KEY=VALUE",
+                    help="a librdkafka setting over the CLI's (repeatable), e.g. -X linger.ms=0")
     args = ap.parse_args(argv)
-    conf = producer_config(argparse.Namespace(bootstrap_servers=args.b, extra=[]))
+    conf = producer_config(argparse.Namespace(bootstrap_servers=args.b, extra=args.extra))
     producer = Producer(conf)
     registry = SchemaRegistryClient.new_client({"url": args.s, "timeout": 10})
     serializer = ProtobufSerializer(Transaction, registry, {"use.deprecated.format": False})

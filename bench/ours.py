@@ -125,7 +125,8 @@ def percentile(sorted_values: list[float], q: float) -> float:
 
 
 def latency(bootstrap: str, registry: str, topic: str, rate: int, seconds: float, warmup_s: float, accounts: int,
-            seed: int, workdir: Path, name: str, timeout: float, extra: list[str] | None = None) -> dict:
+            seed: int, workdir: Path, name: str, timeout: float, extra: list[str] | None = None,
+            jvm: list[str] | None = None, producer_extra: list[str] | None = None) -> dict:
     """Send time (wall clock at produce, per transaction) to the moment the consumer's line is read.
 
     The consumer runs live (exactly_once_v2, stdout read through a pipe and time-stamped on arrival by a
@@ -139,7 +140,7 @@ def latency(bootstrap: str, registry: str, topic: str, rate: int, seconds: float
 
     ensure_topic(AdminClient({"bootstrap.servers": bootstrap}), topic, 6, 1)
     group = f"bench-{name}-{time.time_ns()}"
-    cmd = consumer_command(bootstrap, registry, topic, group, workdir / f"{name}-state", "exactly_once_v2", extra)
+    cmd = consumer_command(bootstrap, registry, topic, group, workdir / f"{name}-state", "exactly_once_v2", extra, jvm)
     cons = Proc(cmd, workdir / f"{name}.consumer.out", workdir / f"{name}.consumer.err", stdout_pipe=True).start()
     arrivals: list[tuple[float, bytes]] = []
 
@@ -156,7 +157,7 @@ def latency(bootstrap: str, registry: str, topic: str, rate: int, seconds: float
     try:
         wait_running(cons, 120)
         prod = run([PY, "-m", "bench.latency_producer", "-b", bootstrap, "-s", registry, "-t", topic,
-                    "-n", str(count), "-a", str(accounts), "--seed", str(seed), "-r", str(rate), "--out", str(sends_path)],
+                    "-n", str(count), "-a", str(accounts), "--seed", str(seed), "-r", str(rate), "--out", str(sends_path), *(producer_extra or [])],
                    workdir, f"{name}.producer", timeout)
         from array import array
 

@@ -203,6 +203,18 @@ class TransactionTopologySpec extends AnyFunSuite {
     }
   }
 
+  test("the lines barrier is a store whose caches Streams flushes before each commit") {
+    var flushes = 0
+    val store = new internal.LineFlushStore("b", new LineSink {
+      override def write(line: String): Unit = ()
+      override def flush(): Unit = flushes += 1
+    })
+    // StreamTask.prepareCommit -> ProcessorStateManager.flushCache calls flushCache() on these only.
+    assert(store.isInstanceOf[org.apache.kafka.streams.state.internals.CachedStateStore[_, _]])
+    store.flushCache()
+    assert(flushes == 1)
+  }
+
   test("the line sink is flushed before each commit") {
     var flushed = 0
     val sink = new LineSink {
