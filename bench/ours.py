@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bench.common import CONSUMER_JAR, MIB, PY, Proc, java, log, run
 from bench.workload import Workload, running_lines
+from txpipe.consumer_process import JVM_FLAGS
 
 _SUMMARY = re.compile(r"sent=(?P<sent>\d+) delivered=(?P<delivered>\d+) failed=(?P<failed>\d+).*elapsed=(?P<elapsed>[\d.]+)s")
 _LINE = re.compile(rb"^\((?P<account>.*), (?P<total>-?\d+\.\d+)\)$")
@@ -36,9 +37,9 @@ def producer(bootstrap: str, registry: str, topic: str, wl: Workload, workdir: P
 
 
 def consumer_command(bootstrap: str, registry: str, topic: str, group: str, state_dir: Path, guarantee: str,
-                     extra: list[str] | None = None, jvm: list[str] | None = None, heap: str = "512m") -> list[str]:
-    """The same JVM command line ConsumerProcess uses (heap 512m), with a private state dir."""
-    return [java(), f"-Xmx{heap}", *(jvm or []), "-jar", str(CONSUMER_JAR), "-b", bootstrap, "-s", registry,
+                     extra: list[str] | None = None, jvm: list[str] | None = None) -> list[str]:
+    """The same JVM command line ConsumerProcess uses (its JVM_FLAGS, then `jvm`), with a private state dir."""
+    return [java(), *JVM_FLAGS, *(jvm or []), "-jar", str(CONSUMER_JAR), "-b", bootstrap, "-s", registry,
             "-t", topic, "-g", group, "--state-dir", str(state_dir), "--processing-guarantee", guarantee, *(extra or [])]
 
 
