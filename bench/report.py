@@ -50,6 +50,23 @@ def targets(r: dict) -> list[dict]:
     return out
 
 
+def marginal(r: dict) -> dict[str, list[tuple[int, int, float]]]:
+    """Per side, µs per transaction between consecutive growth sizes: the difference of two wall
+    clocks cancels the fixed start-up, leaving what each further transaction costs."""
+    rows = _get(r, "growth", "rows") or []
+    accounts = _get(r, "params", "accounts")
+    by_n = sorted((x for x in rows if x["accounts"] == accounts), key=lambda x: x["transactions"])
+    out: dict[str, list[tuple[int, int, float]]] = {}
+    for side in ("producer", "consumer"):
+        steps = []
+        for a, b in zip(by_n, by_n[1:]):
+            na, nb = a["transactions"], b["transactions"]
+            if nb > na:
+                steps.append((na, nb, (b[f"{side}_us_per_tx"] * nb - a[f"{side}_us_per_tx"] * na) / (nb - na)))
+        out[side] = steps
+    return out
+
+
 def _fmt(v, digits=0) -> str:
     if v is None:
         return "n/a"
@@ -124,6 +141,13 @@ def table(r: dict) -> str:
                          f"{_fmt(row['consumer_us_per_tx'], 1)} | {_fmt(row['consumer_steady_us_per_tx'], 1)} | "
                          f"{_fmt(row['producer_peak_rss_mib'])} | {_fmt(row['consumer_peak_rss_mib'])} |")
         lines.append("")
+        steps = marginal(r)
+        if steps.get("consumer"):
+            described = "; ".join(
+                f"{side} " + ", ".join(f"{_fmt(us, 1)} ({na:,} -> {nb:,})" for na, nb, us in steps[side])
+                for side in ("producer", "consumer"))
+            lines += [f"Marginal µs per transaction (difference of wall clocks between sizes, so without the fixed "
+                      f"start-up; informative, not a target): {described}.", ""]
     if r.get("targets"):
         lines += ["**Targets**", "", "| target | goal | measured | met |", "|---|---|---:|:---:|"]
         for t in r["targets"]:
