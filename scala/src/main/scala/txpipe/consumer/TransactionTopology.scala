@@ -7,7 +7,7 @@ import org.apache.kafka.streams.kstream.{Consumed, KeyValueMapper, Named, Predic
 import org.apache.kafka.streams.processor.api.{FixedKeyProcessor, FixedKeyProcessorSupplier, Processor, ProcessorSupplier}
 import org.apache.kafka.streams.state.Stores
 import org.apache.kafka.streams.{KeyValue, StreamsBuilder, Topology}
-import txpipe.consumer.internal.{Decoded, DecodeProcessor, LineFlushStoreBuilder, ProtobufSerde, SchemaCheck, TotalsProcessor, TransactionDecoder}
+import txpipe.consumer.internal.{Decoded, DecodeProcessor, FilteredRocksDbStore, LineFlushStoreBuilder, ProtobufSerde, SchemaCheck, TotalsProcessor, TransactionDecoder}
 import txpipe.v1.{AccountTotal, Transaction}
 
 /** The Kafka Streams topology: raw input bytes in, per-account totals and dead letters out. */
@@ -57,7 +57,7 @@ object TransactionTopology {
     // Same task and key space as the totals, so a transaction's "seen" mark and its effect on
     // the total commit together. Not cached: every id is new, so a cache would only add work.
     builder.addStateStore(
-      Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(SeenIdsStore), Serdes.String(), Serdes.Long())
+      Stores.keyValueStoreBuilder(FilteredRocksDbStore.supplier(SeenIdsStore), Serdes.String(), Serdes.Long())
     )
     builder.addStateStore(new LineFlushStoreBuilder(LinesBarrier, lineSink))
 
