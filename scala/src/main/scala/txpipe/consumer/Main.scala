@@ -6,6 +6,7 @@ import java.util.concurrent.{CountDownLatch, Executors, TimeUnit}
 
 import org.apache.kafka.clients.admin.{Admin, AdminClientConfig}
 import org.apache.kafka.clients.consumer.ConsumerConfig
+import org.apache.kafka.clients.producer.ProducerConfig
 import org.apache.kafka.common.serialization.Serdes
 import org.apache.kafka.streams.errors.{
   DefaultProductionExceptionHandler,
@@ -113,7 +114,10 @@ object Main {
     p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, options.processingGuarantee)
     p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, Int.box(options.replicationFactor.toInt))
     options.stateDir.foreach(dir => p.put(StreamsConfig.STATE_DIR_CONFIG, dir))
-    options.commitIntervalMs.foreach(ms => p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, Long.box(ms)))
+    p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, Long.box(options.commitIntervalMs))
+    // Streams lingers 100 ms for bigger batches, but every exactly-once commit must first send and
+    // await whatever is lingering, with processing stopped; 5 ms leaves little to wait for.
+    p.put(StreamsConfig.producerPrefix(ProducerConfig.LINGER_MS_CONFIG), Int.box(5))
     // Native memory of the state stores under one budget, so it does not grow with the data written.
     p.put(StreamsConfig.ROCKSDB_CONFIG_SETTER_CLASS_CONFIG, classOf[BoundedRocksDb])
     p.put(StreamsConfig.DEFAULT_KEY_SERDE_CLASS_CONFIG, Serdes.ByteArray().getClass)

@@ -10,6 +10,8 @@ class OptionsSpec extends AnyFunSuite {
   test("short flags and defaults") {
     val o = Options.parse(required).fold(c => fail(s"exit $c"), identity)
     assert(o == Options("127.0.0.1:9092", "http://127.0.0.1:8081", "tx", "grp"))
+    assert(Main.streamsConfig(o).get(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG) == 1000L)
+    assert(Main.streamsConfig(o).get("producer.linger.ms") == 5)
     assert(o.processingGuarantee == "exactly_once_v2" && o.partitions == 6 && o.replicationFactor == 1 && o.topicWaitSeconds == 300)
   }
 
@@ -17,11 +19,12 @@ class OptionsSpec extends AnyFunSuite {
     val o = Options.parse(Seq("--bootstrap-servers", "k:1", "--schema-registry", "http://r/apis/ccompat/v7", "--topic", "t",
       "--group", "g", "--state-dir", "/tmp/s", "--processing-guarantee", "at_least_once", "--commit-interval-ms", "250",
       "--partitions", "3", "--replication-factor", "2", "--topic-wait-seconds", "5")).fold(c => fail(s"exit $c"), identity)
-    assert(o == Options("k:1", "http://r/apis/ccompat/v7", "t", "g", Some("/tmp/s"), "at_least_once", Some(250L), 3, 2, 5))
+    assert(o == Options("k:1", "http://r/apis/ccompat/v7", "t", "g", Some("/tmp/s"), "at_least_once", 250L, 3, 2, 5))
     val config = Main.streamsConfig(o)
     assert(config.get(StreamsConfig.APPLICATION_ID_CONFIG) == "g")
     assert(config.get(StreamsConfig.PROCESSING_GUARANTEE_CONFIG) == "at_least_once")
     assert(config.get(StreamsConfig.STATE_DIR_CONFIG) == "/tmp/s")
+    assert(config.get(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG) == 250L)
     assert(config.get(StreamsConfig.ROCKSDB_CONFIG_SETTER_CLASS_CONFIG) == classOf[txpipe.consumer.internal.BoundedRocksDb])
     new StreamsConfig(config) // accepted by Kafka's own validation
   }
