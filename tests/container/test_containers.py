@@ -295,6 +295,10 @@ def test_dockerfile_contract():
     python = blocks["python-builder"]
     assert python.index("pip install") < python.index("COPY src/")
     assert "grpcio-tools" in python and "compile_protos" in python
+    # The image runs the consumer JVM with the flags the demo, tests and bench use.
+    from txpipe.consumer_process import JVM_FLAGS
+    tool_options = re.search(r'^ENV JAVA_TOOL_OPTIONS="([^"]*)"', blocks["consumer"], re.M)
+    assert tool_options and set(JVM_FLAGS) <= set(tool_options.group(1).split())
 
 
 def test_dockerignore_keeps_the_context_small():

@@ -25,9 +25,10 @@ final class FilteredRocksDbStore(name: String) extends RocksDBStore(name, Filter
     rocks = FilteredRocksDbStore.handle(this)
   }
 
-  /** null when the filters rule the key out; otherwise Kafka's own lookup. */
+  /** null when the filters rule the key out; otherwise Kafka's own lookup (which also reports a closed store). */
   override def get(key: Bytes): Array[Byte] = synchronized {
-    if (rocks != null && isOpen && !rocks.keyMayExist(key.get, null)) null
+    // `rocks` is set only between a successful init and close, so it doubles as the open check.
+    if (rocks != null && !rocks.keyMayExist(key.get, null)) null
     else super.get(key)
   }
 
