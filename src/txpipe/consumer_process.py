@@ -44,7 +44,10 @@ def java_command() -> str:
 # too small fails at start-up, not hours later) and the heap part of its footprint never creeps.
 # 160 MiB holds the Streams caches and client buffers for 100,000 accounts (see docs/bench); with
 # a heap this small the serial collector's pauses are short and it needs no extra memory of its own.
-JVM_FLAGS = ("-Xms160m", "-Xmx160m", "-XX:+AlwaysPreTouch", "-XX:+UseSerialGC")
+# InlineSmallCode=500 (JDK 17 default 2500): C2 stops re-inlining large compiled methods into their
+# callers. Compiling then took about half the CPU (3.5 s instead of 6-7 s over a million records, on
+# a core the stream thread and the broker share), 14 MiB less code, and the stream thread was no slower.
+JVM_FLAGS = ("-Xms160m", "-Xmx160m", "-XX:+AlwaysPreTouch", "-XX:+UseSerialGC", "-XX:InlineSmallCode=500")
 
 
 class ConsumerProcess:
