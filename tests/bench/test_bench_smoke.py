@@ -69,7 +69,8 @@ def test_bench_smoke_writes_every_figure(tmp_path: Path) -> None:
     assert len({row["transactions"] for row in rows}) >= 2 and len({row["accounts"] for row in rows}) >= 2
     for row in rows:
         _positive(f"growth[{row['transactions']},{row['accounts']}]", _numbers(
-            row, "producer_us_per_tx", "consumer_us_per_tx", "producer_peak_rss_mib", "consumer_peak_rss_mib"))
+            row, "producer_us_per_tx", "producer_steady_us_per_tx", "consumer_us_per_tx", "consumer_steady_us_per_tx",
+            "producer_peak_rss_mib", "consumer_peak_rss_mib"))
 
     assert r["targets"] and all(t["value"] is not None for t in r["targets"])
     table = (out / "README-table.md").read_text()

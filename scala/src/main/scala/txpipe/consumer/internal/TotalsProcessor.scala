@@ -49,7 +49,8 @@ final class TotalsProcessor[K](
     val tx = record.value
     val account = tx.accountNumber
     val key = TotalsProcessor.seenKey(account, tx.transactionId)
-    val firstSeen = seen.get(key)
+    // One pass through the store layers: marks the id seen now, or returns when it was first seen.
+    val firstSeen = seen.putIfAbsent(key, context.currentSystemTimeMs())
     if (firstSeen != null) {
       val n = counters.duplicates.incrementAndGet()
       log.warn(
@@ -58,7 +59,6 @@ final class TotalsProcessor[K](
       )
       return
     }
-    seen.put(key, context.currentSystemTimeMs())
     val previous = totals.get(account)
     val amount = Amounts.fromDouble(tx.amount)
     // The store keeps the formatted text, which parses back to the same exact BigDecimal.
