@@ -118,6 +118,10 @@ object Main {
     // Streams lingers 100 ms for bigger batches, but every exactly-once commit must first send and
     // await whatever is lingering, with processing stopped; 5 ms leaves little to wait for.
     p.put(StreamsConfig.producerPrefix(ProducerConfig.LINGER_MS_CONFIG), Int.box(5))
+    // Streams polls at most 1000 records at a time, and poll() was about 6% of the stream thread
+    // draining a backlog; with 5000 a million drained about 5% faster (faster in seven runs of
+    // seven). A live flow is handed over as it arrives either way.
+    p.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_POLL_RECORDS_CONFIG), Int.box(5000))
     // Native memory of the state stores under one budget, so it does not grow with the data written.
     p.put(StreamsConfig.ROCKSDB_CONFIG_SETTER_CLASS_CONFIG, classOf[BoundedRocksDb])
     p.put(StreamsConfig.DEFAULT_KEY_SERDE_CLASS_CONFIG, Serdes.ByteArray().getClass)

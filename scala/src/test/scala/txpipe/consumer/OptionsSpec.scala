@@ -12,6 +12,7 @@ class OptionsSpec extends AnyFunSuite {
     assert(o == Options("127.0.0.1:9092", "http://127.0.0.1:8081", "tx", "grp"))
     assert(Main.streamsConfig(o).get(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG) == 1000L)
     assert(Main.streamsConfig(o).get("producer.linger.ms") == 5)
+    assert(Main.streamsConfig(o).get("consumer.max.poll.records") == 5000)
     assert(o.processingGuarantee == "exactly_once_v2" && o.partitions == 6 && o.replicationFactor == 1 && o.topicWaitSeconds == 300)
   }
 
