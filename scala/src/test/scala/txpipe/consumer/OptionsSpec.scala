@@ -10,9 +10,10 @@ class OptionsSpec extends AnyFunSuite {
   test("short flags and defaults") {
     val o = Options.parse(required).fold(c => fail(s"exit $c"), identity)
     assert(o == Options("127.0.0.1:9092", "http://127.0.0.1:8081", "tx", "grp"))
-    assert(Main.streamsConfig(o).get(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG) == 1000L)
-    assert(Main.streamsConfig(o).get("producer.linger.ms") == 5)
-    assert(Main.streamsConfig(o).get("consumer.max.poll.records") == 5000)
+    val config = Main.streamsConfig(o)
+    assert(config.get(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG) == 1000L)
+    assert(config.get("producer.linger.ms") == 5)
+    assert(config.get("consumer.max.poll.records") == 5000)
     assert(o.processingGuarantee == "exactly_once_v2" && o.partitions == 6 && o.replicationFactor == 1 && o.topicWaitSeconds == 300)
   }
 
