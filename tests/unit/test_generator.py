@@ -1,4 +1,5 @@
 import math
+import uuid
 from collections import Counter
 from decimal import Decimal
 
@@ -29,6 +30,13 @@ def test_fields_are_well_formed():
     assert len({t.transaction_id for t in txs}) == len(txs)
     stamps = [t.transaction_datetime.ToMilliseconds() for t in txs]
     assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
+    # Version-7 ids carry the transaction's millisecond time, so they rise with it.
+    ids = [t.transaction_id for t in txs]
+    assert ids == sorted(ids)
+    for t in txs:
+        u = uuid.UUID(t.transaction_id)
+        assert (u.version, u.variant, str(u)) == (7, uuid.RFC_4122, t.transaction_id)
+        assert u.int >> 80 == t.transaction_datetime.ToMilliseconds()
     for t in txs:
         assert math.isfinite(t.amount) and t.amount != 0
         assert amount_decimal(t.amount) == amount_decimal(t.amount).quantize(Decimal("0.01"))

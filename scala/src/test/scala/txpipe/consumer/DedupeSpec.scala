@@ -103,6 +103,15 @@ class DedupeSpec extends AnyFunSuite {
     }
   }
 
+  test("seen keys of time-ordered ids sort in id order, whatever the accounts") {
+    val ids = Seq("019b76da-aa42-7414", "019b76da-ad01-735b", "019b76da-ae6b-7c46")
+    val keys = ids.zip(Seq("ACC-0020", "ACC-0001", "ACC-0007")).map { case (id, account) => TotalsProcessor.seenKey(account, id) }
+    // RocksDB's default order: bytes compared unsigned.
+    val bytes = keys.map(_.getBytes(UTF_8))
+    assert(bytes.zip(bytes.tail).forall { case (a, b) => java.util.Arrays.compareUnsigned(a, b) < 0 })
+    assert(TotalsProcessor.seenKey("ACC-1", "x") != TotalsProcessor.seenKey("ACC-2", "x"))
+  }
+
   test("retention parsing and expiry interval") {
     assert(Options.parseDuration("7d").contains(Duration.ofDays(7)))
     assert(Options.parseDuration("12h").contains(Duration.ofHours(12)))

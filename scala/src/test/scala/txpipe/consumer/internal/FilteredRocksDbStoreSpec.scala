@@ -12,7 +12,7 @@ import org.scalatest.funsuite.AnyFunSuite
 
 class FilteredRocksDbStoreSpec extends AnyFunSuite {
 
-  private def key(i: Int): Bytes = Bytes.wrap(s"ACC-${i % 20}\u0000tx-$i".getBytes(UTF_8))
+  private def key(i: Int): Bytes = Bytes.wrap(s"tx-$i\u0000ACC-${i % 20}".getBytes(UTF_8))
 
   test("finds every key it holds, in the memtable or in flushed files, and nothing else") {
     val dir = Files.createTempDirectory("filtered-rocksdb")
