@@ -13,6 +13,9 @@ from datetime import datetime, timezone
 from txpipe.schema import Transaction
 
 DEFAULT_START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+# RFC 9562's version (7) and variant (0b10) bits of a UUID, and the mask of its low 62 random bits.
+_V7_BITS = 0x7 << 76 | 0b10 << 62
+_LOW_62 = (1 << 62) - 1
 
 
 def account_numbers(accounts: int) -> list[str]:
@@ -49,9 +52,9 @@ def generate(count: int, accounts: int, seed: int, start: datetime = DEFAULT_STA
         # A version-7 UUID (RFC 9562): the transaction's millisecond time, then random bits, so ids
         # sort in the order they are made. The consumer's seen-id store then appends instead of
         # inserting at random (a million-record drain took about 15% less time than with version 4).
-        t = "%012x" % clock_ms
-        r = "%020x" % getrandbits(80)
-        tid = f"{t[:8]}-{t[8:]}-7{r[:3]}-{'89ab'[int(r[3], 16) & 3]}{r[4:7]}-{r[8:]}"
+        r = getrandbits(74)
+        h = "%032x" % (clock_ms << 80 | (r >> 62) << 64 | r & _LOW_62 | _V7_BITS)
+        tid = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
         tx = Transaction(
             transaction_id=tid,
             account_number=account,
