@@ -1,41 +1,151 @@
 package txpipe.consumer.internal
 
-import org.apache.kafka.common.utils.Bytes
-import org.apache.kafka.streams.processor.{StateStore, StateStoreContext}
-import org.apache.kafka.streams.state.internals.RocksDBStore
-import org.apache.kafka.streams.state.{KeyValueBytesStoreSupplier, KeyValueStore}
-import org.rocksdb.RocksDB
+import java.util
 
-/** Kafka's RocksDB store, except that a lookup asks RocksDB's bloom filters first.
+import org.apache.kafka.common.serialization.Serializer
+import org.apache.kafka.common.utils.Bytes
+import org.apache.kafka.streams.KeyValue
+import org.apache.kafka.streams.processor.{StateStore, StateStoreContext}
+import org.apache.kafka.streams.query.{PositionBound, Query, QueryConfig, QueryResult}
+import org.apache.kafka.streams.state.internals.{RocksDBStore, StoreQueryUtils}
+import org.apache.kafka.streams.state.{KeyValueBytesStoreSupplier, KeyValueIterator, KeyValueStore}
+import org.rocksdb.{ReadOptions, RocksDB, Snapshot, WriteBatch, WriteBatchInterface}
+
+/** Kafka's RocksDB store, tuned for a set of ids that are nearly all new when looked up.
   *
-  * Nearly every seen-id lookup is for an id never seen. RocksJava's `get` reports such a miss by
-  * throwing and catching a C++ exception inside the JNI layer, which was about a quarter of the
-  * lookup's time; `keyMayExist` answers "certainly absent" from the memtable and filter blocks
-  * without it, and without reading from disk. Anything it cannot rule out goes to the normal `get`.
+  *  - A lookup beyond the greatest key the store holds answers "absent" from memory. With
+  *    time-ordered ids nearly every new id is such a key, and the lookup never enters RocksDB.
+  *  - Other lookups ask RocksDB's bloom filters first. RocksJava's `get` reports a miss by
+  *    throwing and catching a C++ exception inside the JNI layer, which was about a quarter of the
+  *    lookup's time; `keyMayExist` answers "certainly absent" from the memtable and filter blocks
+  *    without it, and without reading from disk. Anything it cannot rule out goes to the normal `get`.
+  *  - Puts are buffered and written as one RocksDB batch at the next flush or read that needs them,
+  *    instead of one write (through JNI and RocksDB's write path) per id. Like the memtable, which
+  *    Kafka runs without a write-ahead log, the buffer is rebuilt from the changelog after a crash.
   *
+  * The greatest key is known only while every write goes through this class: a batch written past
+  * it (as a restore from the changelog does) makes the next lookup read it again from RocksDB.
   * Kafka keeps its RocksDB handle package-private, so it is read by reflection once per open.
   */
 final class FilteredRocksDbStore(name: String) extends RocksDBStore(name, FilteredRocksDbStore.MetricsScope) {
 
   private var rocks: RocksDB = _
+  private var ctx: StateStoreContext = _
+  // Puts not yet written to RocksDB, in arrival order (the last put of a key wins).
+  private val pending = new util.LinkedHashMap[Bytes, Array[Byte]]()
+  // An upper bound of every key in RocksDB and in `pending`, or null when the store is empty;
+  // meaningful only while `maxKnown`.
+  private var maxKey: Array[Byte] = _
+  private var maxKnown = false
 
-  /** Opens the store as Kafka does, then keeps its RocksDB handle for the filter check. */
+  /** Opens the store as Kafka does, then keeps its RocksDB handle for the lookups. */
   override def init(context: StateStoreContext, root: StateStore): Unit = {
     super.init(context, root)
+    ctx = context
     rocks = FilteredRocksDbStore.handle(this)
+    maxKnown = false
   }
 
-  /** null when the filters rule the key out; otherwise Kafka's own lookup (which also reports a closed store). */
+  /** The pending value, null when the key lies beyond every stored key or the filters rule it out, else Kafka's lookup. */
   override def get(key: Bytes): Array[Byte] = synchronized {
-    // `rocks` is set only between a successful init and close, so it doubles as the open check.
-    if (rocks != null && !rocks.keyMayExist(key.get, null)) null
+    // `rocks` is set only between a successful init and close, so it doubles as the open check;
+    // a closed store goes to Kafka's lookup, which reports it.
+    if (rocks == null) return super.get(key)
+    val buffered = pending.get(key)
+    if (buffered != null) return buffered
+    if (!maxKnown) readMaxKey()
+    val k = key.get
+    if (maxKey == null || util.Arrays.compareUnsigned(k, maxKey) > 0) null
+    else if (!rocks.keyMayExist(k, null)) null
     else super.get(key)
   }
 
-  /** Forgets the handle before Kafka closes the database behind it. */
+  /** Buffers the put; a null value deletes, as in Kafka's store. */
+  override def put(key: Bytes, value: Array[Byte]): Unit = synchronized {
+    if (rocks == null || value == null) {
+      writePending()
+      super.put(key, value)
+    } else {
+      pending.put(key, value)
+      raiseMaxKey(key.get)
+      // Kafka's store records each write's input offset for interactive queries; so does this one.
+      StoreQueryUtils.updatePosition(position, ctx)
+      if (pending.size >= FilteredRocksDbStore.MaxPending) writePending()
+    }
+  }
+
+  /** Kafka's putIfAbsent, through this class's get and put. */
+  override def putIfAbsent(key: Bytes, value: Array[Byte]): Array[Byte] = synchronized {
+    val existing = get(key)
+    if (existing == null) put(key, value)
+    existing
+  }
+
+  /** Writes the pending puts first, so that Kafka's batch lands after them. */
+  override def putAll(entries: util.List[KeyValue[Bytes, Array[Byte]]]): Unit = synchronized {
+    writePending()
+    super.putAll(entries)
+    entries.forEach(kv => raiseMaxKey(kv.key.get))
+  }
+
+  /** Writes a batch prepared elsewhere (a restore from the changelog): the greatest key is read again. */
+  override def write(batch: WriteBatchInterface): Unit = synchronized {
+    writePending()
+    super.write(batch)
+    maxKnown = false
+  }
+
+  override def get(key: Bytes, options: ReadOptions): Array[Byte] = synchronized { writePending(); super.get(key, options) }
+  override def delete(key: Bytes): Array[Byte] = synchronized { writePending(); super.delete(key) }
+  override def range(from: Bytes, to: Bytes): KeyValueIterator[Bytes, Array[Byte]] = synchronized { writePending(); super.range(from, to) }
+  override def reverseRange(from: Bytes, to: Bytes): KeyValueIterator[Bytes, Array[Byte]] = synchronized { writePending(); super.reverseRange(from, to) }
+  override def all(): KeyValueIterator[Bytes, Array[Byte]] = synchronized { writePending(); super.all() }
+  override def reverseAll(): KeyValueIterator[Bytes, Array[Byte]] = synchronized { writePending(); super.reverseAll() }
+  override def prefixScan[PS <: Serializer[P], P](prefix: P, serializer: PS): KeyValueIterator[Bytes, Array[Byte]] =
+    synchronized { writePending(); super.prefixScan(prefix, serializer) }
+  override def approximateNumEntries(): Long = synchronized { writePending(); super.approximateNumEntries() }
+  override def snapshot(): Snapshot = synchronized { writePending(); super.snapshot() }
+  override def query[R](query: Query[R], bound: PositionBound, config: QueryConfig): QueryResult[R] =
+    synchronized { writePending(); super.query(query, bound, config) }
+
+  /** Writes the pending puts, then flushes as Kafka does (before every commit and checkpoint). */
+  override def flush(): Unit = synchronized {
+    writePending()
+    super.flush()
+  }
+
+  /** Writes the pending puts and forgets the handle before Kafka closes the database behind it. */
   override def close(): Unit = synchronized {
-    rocks = null
-    super.close()
+    try if (rocks != null) writePending()
+    finally {
+      pending.clear()
+      rocks = null
+      super.close()
+    }
+  }
+
+  private def writePending(): Unit =
+    if (!pending.isEmpty) {
+      val batch = new WriteBatch()
+      try {
+        pending.forEach((k, v) => addToBatch(new KeyValue(k.get, v), batch))
+        super.write(batch)
+      } finally batch.close()
+      pending.clear()
+    }
+
+  private def raiseMaxKey(k: Array[Byte]): Unit =
+    if (maxKnown && (maxKey == null || util.Arrays.compareUnsigned(k, maxKey) > 0)) maxKey = k
+
+  // The greatest key in RocksDB, and in `pending`, which a lookup may not have written yet.
+  private def readMaxKey(): Unit = {
+    val it = rocks.newIterator()
+    try {
+      it.seekToLast()
+      maxKey = if (it.isValid) it.key else null
+    } finally it.close()
+    maxKnown = true
+    pending.keySet.forEach(k => raiseMaxKey(k.get))
   }
 }
 
@@ -44,6 +154,9 @@ object FilteredRocksDbStore {
 
   /** The metrics scope Kafka gives its own persistent key-value stores. */
   val MetricsScope = "rocksdb"
+
+  // Puts buffered before they are written regardless of the next flush: about 1 MiB of seen ids.
+  private val MaxPending = 10000
 
   private val dbField = {
     val f = classOf[RocksDBStore].getDeclaredField("db")
