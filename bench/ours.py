@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bench.common import CONSUMER_JAR, MIB, PY, Proc, java, log, run
 from bench.workload import Workload, running_lines
+from txpipe.class_archive import archive_for, usable
 from txpipe.consumer_process import JVM_FLAGS
 
 _SUMMARY = re.compile(r"sent=(?P<sent>\d+) delivered=(?P<delivered>\d+) failed=(?P<failed>\d+).*elapsed=(?P<elapsed>[\d.]+)s")
@@ -39,8 +40,10 @@ def producer(bootstrap: str, registry: str, topic: str, wl: Workload, workdir: P
 
 def consumer_command(bootstrap: str, registry: str, topic: str, group: str, state_dir: Path, guarantee: str,
                      extra: list[str] | None = None, jvm: list[str] | None = None) -> list[str]:
-    """The same JVM command line ConsumerProcess uses (its JVM_FLAGS, then `jvm`), with a private state dir."""
-    return [java(), *JVM_FLAGS, *(jvm or []), "-jar", str(CONSUMER_JAR), "-b", bootstrap, "-s", registry,
+    """The JVM command line ConsumerProcess uses (JVM_FLAGS, the class archive if one matches the jar,
+    then `jvm`), with a private state dir."""
+    archive = [f"-XX:SharedArchiveFile={archive_for(CONSUMER_JAR)}"] if usable(CONSUMER_JAR) else []
+    return [java(), *JVM_FLAGS, *archive, *(jvm or []), "-jar", str(CONSUMER_JAR), "-b", bootstrap, "-s", registry,
             "-t", topic, "-g", group, "--state-dir", str(state_dir), "--processing-guarantee", guarantee, *(extra or [])]
 
 
@@ -97,6 +100,7 @@ def consumer_drain(bootstrap: str, registry: str, topic: str, wl: Workload, guar
     steady = done_at - first_line_at if first_line_at and done_at > first_line_at else wall
     return {
         "guarantee": guarantee,
+        "returncode": p.popen.returncode,
         "records": wl.count,
         "lines": lines,
         "wall_s": wall,

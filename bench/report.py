@@ -109,7 +109,9 @@ def table(r: dict) -> str:
         e, a, cp = c["ours_eos"], c["ours_alos"], c["consumer_performance"]
         lines += [
             f"**Consumer** (draining a backlog of {p['size']:,}: process start to every account's final total logged; "
-            "stdout to a file)",
+            "stdout to a file; "
+            + ("classes mapped from the class-data archive an unmeasured drain recorded)" if r.get("consumer_class_archive")
+               else "no class-data archive)"),
             "",
             "| | records/s, wall clock | records/s after first record | ratio (wall) | peak RSS MiB |",
             "|---|---:|---:|---:|---:|",

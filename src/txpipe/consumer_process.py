@@ -19,6 +19,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from txpipe.class_archive import ClassArchive
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_JAR = ROOT / "scala" / "target" / "txpipe-consumer.jar"
 LINE = re.compile(r"^\((?P<account>.*), (?P<total>-?\d+\.\d+)\)$")
@@ -47,7 +49,11 @@ def java_command() -> str:
 # InlineSmallCode=500 (JDK 17 default 2500): C2 stops re-inlining large compiled methods into their
 # callers. Compiling then took about half the CPU (3.5 s instead of 6-7 s over a million records, on
 # a core the stream thread and the broker share), 14 MiB less code, and the stream thread was no slower.
-JVM_FLAGS = ("-Xms160m", "-Xmx160m", "-XX:+AlwaysPreTouch", "-XX:+UseSerialGC", "-XX:InlineSmallCode=500")
+# The JVM's own warnings go to stderr (its default is stdout, which carries only the totals).
+JVM_FLAGS = (
+    "-Xms160m", "-Xmx160m", "-XX:+AlwaysPreTouch", "-XX:+UseSerialGC", "-XX:InlineSmallCode=500",
+    "-Xlog:disable", "-Xlog:all=warning:stderr",
+)
 
 
 class ConsumerProcess:
@@ -65,11 +71,13 @@ class ConsumerProcess:
         log_dir: Path | None = None,
         echo: Callable[[str], None] | None = None,
         jvm_flags: Sequence[str] = JVM_FLAGS,
+        class_archive: bool = True,
     ) -> None:
         if not jar.is_file():
             raise ConsumerError(f"consumer jar not found at {jar}: build it with `make consumer-jar`")
+        self.archive = ClassArchive(jar) if class_archive else None
         self.command = [
-            java_command(), *jvm_flags, "-jar", str(jar),
+            java_command(), *jvm_flags, *(self.archive.flags if self.archive else []), "-jar", str(jar),
             "-b", bootstrap, "-s", registry, "-t", topic, "-g", group, *(extra_args or []),
         ]
         self.log_dir = log_dir
@@ -164,7 +172,9 @@ class ConsumerProcess:
         self._release()
 
     def _release(self) -> None:
-        """After the JVM is gone: let the reader drain its stdout, close the stderr log."""
+        """After the JVM is gone: keep the class archive it recorded, let the reader drain its stdout, close the stderr log."""
+        if self.archive is not None and self._proc is not None:
+            self.archive.settle(self._proc.returncode)
         if self._reader is not None:
             self._reader.join(10)
         if self._stderr_file is not None:

@@ -42,6 +42,7 @@ def test_bench_smoke_writes_every_figure(tmp_path: Path) -> None:
     r = json.loads((out / "results.json").read_text())
 
     assert r["machine"]["cpu"] and r["machine"]["cores"] > 0 and r["machine"]["ram_gib"] > 0
+    assert r["consumer_class_archive"] is True, "the consumer runs should map a class-data archive"
     for name in ("kafka", "python", "confluent_kafka", "java"):
         assert r["versions"][name], name
 
