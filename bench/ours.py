@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bench.common import CONSUMER_JAR, MIB, PY, Proc, java, log, run
 from bench.workload import Workload, running_lines
-from txpipe.class_archive import archive_for, usable
+from txpipe.class_archive import mapping_flags
 from txpipe.consumer_process import JVM_FLAGS
 
 _SUMMARY = re.compile(r"sent=(?P<sent>\d+) delivered=(?P<delivered>\d+) failed=(?P<failed>\d+).*elapsed=(?P<elapsed>[\d.]+)s")
@@ -42,8 +42,7 @@ def consumer_command(bootstrap: str, registry: str, topic: str, group: str, stat
                      extra: list[str] | None = None, jvm: list[str] | None = None) -> list[str]:
     """The JVM command line ConsumerProcess uses (JVM_FLAGS, the class archive if one matches the jar,
     then `jvm`), with a private state dir."""
-    archive = [f"-XX:SharedArchiveFile={archive_for(CONSUMER_JAR)}"] if usable(CONSUMER_JAR) else []
-    return [java(), *JVM_FLAGS, *archive, *(jvm or []), "-jar", str(CONSUMER_JAR), "-b", bootstrap, "-s", registry,
+    return [java(), *JVM_FLAGS, *mapping_flags(CONSUMER_JAR), *(jvm or []), "-jar", str(CONSUMER_JAR), "-b", bootstrap, "-s", registry,
             "-t", topic, "-g", group, "--state-dir", str(state_dir), "--processing-guarantee", guarantee, *(extra or [])]
 
 

@@ -36,15 +36,19 @@ def usable(jar: Path) -> bool:
         return False
 
 
+def mapping_flags(jar: Path) -> list[str]:
+    """The flag that maps the archive of ``jar``, or none when there is no usable archive."""
+    return [f"-XX:SharedArchiveFile={archive_for(jar)}"] if usable(jar) else []
+
+
 class ClassArchive:
     """The archive flags for one JVM: map the archive, or record one; ``settle`` once the JVM has exited."""
 
     def __init__(self, jar: Path) -> None:
         self.archive = archive_for(jar)
         self.recording: Path | None = None
-        if usable(jar):
-            self.flags = [f"-XX:SharedArchiveFile={self.archive}"]
-        else:
+        self.flags = mapping_flags(jar)
+        if not self.flags:
             self.recording = self.archive.with_name(f"{self.archive.name}.{uuid.uuid4().hex[:12]}.tmp")
             self.flags = [f"-XX:ArchiveClassesAtExit={self.recording}"]
 
