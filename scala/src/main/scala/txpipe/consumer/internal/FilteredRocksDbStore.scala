@@ -60,7 +60,7 @@ final class FilteredRocksDbStore(name: String) extends RocksDBStore(name, Filter
     else super.get(key)
   }
 
-  /** Buffers the put; a null value deletes, as in Kafka's store. */
+  /** Buffers the put; a null value deletes, as in Kafka's store. (Kafka's putIfAbsent calls this get and this put.) */
   override def put(key: Bytes, value: Array[Byte]): Unit = synchronized {
     if (rocks == null || value == null) {
       writePending()
@@ -72,13 +72,6 @@ final class FilteredRocksDbStore(name: String) extends RocksDBStore(name, Filter
       StoreQueryUtils.updatePosition(position, ctx)
       if (pending.size >= FilteredRocksDbStore.MaxPending) writePending()
     }
-  }
-
-  /** Kafka's putIfAbsent, through this class's get and put. */
-  override def putIfAbsent(key: Bytes, value: Array[Byte]): Array[Byte] = synchronized {
-    val existing = get(key)
-    if (existing == null) put(key, value)
-    existing
   }
 
   /** Writes the pending puts first, so that Kafka's batch lands after them. */
