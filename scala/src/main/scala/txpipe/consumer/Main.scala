@@ -15,7 +15,7 @@ import org.apache.kafka.streams.errors.{
 }
 import org.apache.kafka.streams.{CloseOptions, KafkaStreams, StreamsConfig}
 import org.slf4j.LoggerFactory
-import txpipe.consumer.internal.{BoundedRocksDb, TopicSetup}
+import txpipe.consumer.internal.{BoundedRocksDb, ThreadReplacement, TopicSetup}
 
 /** Entry point: totals transactions from a Kafka topic until stopped. */
 object Main {
@@ -23,6 +23,8 @@ object Main {
   private val log = LoggerFactory.getLogger("txpipe.consumer.Main")
   private val CloseTimeout = Duration.ofSeconds(30)
   private val CountsLogEverySeconds = 30L
+  private val MaxThreadReplacements = 3
+  private val ThreadReplacementWindow = Duration.ofMinutes(10)
   @volatile private var shutdownHookRunning = false
 
   /** Runs the consumer; exits 2 on bad flags, 1 on start-up failure or a fatal stream error. */
@@ -70,12 +72,18 @@ object Main {
     val stopped = new CountDownLatch(1)
     @volatile var exitCode = 0
 
+    val replacement = new ThreadReplacement(MaxThreadReplacements, ThreadReplacementWindow)
     streams.setUncaughtExceptionHandler(new StreamsUncaughtExceptionHandler {
-      override def handle(e: Throwable): StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse = {
-        log.error(s"stream thread failed, shutting down: $e", e)
-        exitCode = 1
-        StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT
-      }
+      override def handle(e: Throwable): StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse =
+        if (replacement.replace(e)) {
+          log.warn(s"stream thread failed on its transaction, replacing it; the open transaction is aborted and " +
+            s"its tasks go on from the last commit (at most $MaxThreadReplacements in $ThreadReplacementWindow): $e", e)
+          StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD
+        } else {
+          log.error(s"stream thread failed, shutting down: $e", e)
+          exitCode = 1
+          StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT
+        }
     })
     streams.setStateListener { (newState, oldState) =>
       log.info(s"streams state $oldState -> $newState")
