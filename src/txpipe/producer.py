@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import itertools
 import json
 import signal
 import sys
@@ -136,6 +137,50 @@ class Stats:
     truth: RunningTotals | None = None
     acked: list[dict[str, object]] = field(default_factory=list)
 
+    def on_delivery(self, err, msg) -> None:
+        """The producer's delivery callback: the one place a delivery outcome surfaces."""
+        if err is not None:
+            self.failed_one(err.str(), msg.key())
+        else:
+            self.delivered += 1
+
+    def settle(self, undelivered: int, reason: str) -> None:
+        """After the final flush: the records still queued failed; with reports of failures only, the rest arrived."""
+        if undelivered:
+            self.failed += undelivered
+            self.first_error = self.first_error or f"{undelivered} {reason}"
+        if self.truth is None:
+            self.delivered = self.queued - self.failed
+
+    def failed_one(self, reason: str, what) -> None:
+        """Counts one undelivered transaction and keeps the first reason."""
+        self.failed += 1
+        if self.first_error is None:
+            self.first_error = f"{what!r}: {reason}"
+
+
+def delivery_settings(stats: Stats) -> dict[str, object]:
+    """Producer settings that route delivery reports to ``stats``.
+
+    Without a ground truth to keep, librdkafka reports only failures: a success callback per record
+    cost about a tenth of the producer's time (a million sends took 4.4-4.6 s instead of 4.9-5.4 s). Every record still ends in exactly one of three ways
+    (acknowledged, reported failed, or still queued when flush() gives up), so after the flush
+    Stats.settle counts the acknowledged ones as the rest.
+    """
+    return {"on_delivery": stats.on_delivery, "delivery.report.only.error": stats.truth is None}
+
+
+class _Stop:
+    """Set by SIGINT/SIGTERM so the send loop ends and what was queued is flushed."""
+
+    requested = False
+
+    def __call__(self, signum, frame) -> None:
+        self.requested = True
+
+
+_NEVER = _Stop()  # for sends that run until their transactions do
+
 
 class Sender:
     """Serializes, sends and tracks delivery of transactions to one topic.
@@ -147,7 +192,7 @@ class Sender:
     needs the registry once the run has started.
     """
 
-    POLL_EVERY = 500  # serve delivery reports this often; produce() itself never blocks on them
+    POLL_EVERY = 500
 
     def __init__(self, producer: Producer, serializer: ProtobufSerializer, topic: str, stats: Stats, registry_wait: float):
         self.producer = producer
@@ -157,19 +202,6 @@ class Sender:
         self.registry_wait = registry_wait
         self.ctx = SerializationContext(topic, MessageField.VALUE)
         self.header: bytes | None = None
-        self._since_poll = 0
-
-    def _report(self, err, msg) -> None:
-        # The one place a delivery outcome is known (without --ground-truth: no per-record state needed).
-        if err is not None:
-            self._failed(err.str(), msg.key())
-        else:
-            self.stats.delivered += 1
-
-    def _failed(self, reason: str, what) -> None:
-        self.stats.failed += 1
-        if self.stats.first_error is None:
-            self.stats.first_error = f"{what!r}: {reason}"
 
     def _report_with_truth(self, tx: Transaction):
         stats = self.stats
@@ -177,9 +209,9 @@ class Sender:
         assert truth is not None
 
         def report(err, msg) -> None:
-            # As _report, and remember each acked record in delivery order: per partition that is send order.
+            # As Stats.on_delivery, and remember each acked record in delivery order: per partition that is send order.
             if err is not None:
-                self._failed(err.str(), tx.transaction_id)
+                stats.failed_one(err.str(), tx.transaction_id)
                 return
             stats.delivered += 1
             total = truth.add(tx.account_number, tx.amount)
@@ -223,20 +255,59 @@ class Sender:
 
     def send(self, tx: Transaction) -> None:
         """Queues one transaction, waiting for queue space rather than dropping it."""
-        value = self.header + tx.SerializeToString() if self.header is not None else self._first_value(tx)
-        on_delivery = self._report if self.stats.truth is None else self._report_with_truth(tx)
-        key = tx.account_number.encode("utf-8")
+        self.send_all((tx,))
+
+    def send_all(self, txs: Iterable[Transaction], stop: _Stop | None = None, rate: float = 0,
+                 progress: Progress | None = None) -> None:
+        """Queues each transaction in turn until ``stop`` is requested, at most ``rate`` a second if set.
+
+        This loop is the producer's hot path, so everything it looks up is bound to a local first
+        (a send() call per record, with its attribute lookups, cost about 3% more).
+        """
+        stop = stop or _NEVER
+        produce, poll, topic, header = self.producer.produce, self.producer.poll, self.topic, self.header
+        poll_every = self.POLL_EVERY
+        with_truth = self.stats.truth is not None
+        queued = first = self.stats.queued
+        started = time.monotonic()
+        try:
+            for tx in txs:
+                if stop.requested:
+                    break
+                if rate:
+                    wait = started + (queued - first) / rate - time.monotonic()
+                    if wait > 0:
+                        poll(wait)
+                    if progress is not None:
+                        progress.update(queued)
+                if header is None:
+                    value = self._first_value(tx)
+                    header = self.header
+                else:
+                    value = header + tx.SerializeToString()
+                key = tx.account_number.encode("utf-8")
+                # None leaves the report to the producer's own on_delivery (delivery_settings).
+                report = self._report_with_truth(tx) if with_truth else None
+                try:
+                    produce(topic, value, key, on_delivery=report)
+                except BufferError:  # local queue full: let deliveries drain, then retry
+                    self._produce_when_room(value, key, report)
+                queued += 1
+                if queued % poll_every == 0:  # serve delivery reports; produce() never blocks on them
+                    poll(0)
+                    if progress is not None:
+                        progress.update(queued)
+        finally:
+            self.stats.queued = queued
+
+    def _produce_when_room(self, value: bytes, key: bytes, report) -> None:
         while True:
+            self.producer.poll(0.05)
             try:
-                self.producer.produce(self.topic, value, key, on_delivery=on_delivery)
-                break
-            except BufferError:  # local queue full: let deliveries drain, then retry
-                self.producer.poll(0.05)
-        self.stats.queued += 1
-        self._since_poll += 1
-        if self._since_poll >= self.POLL_EVERY:
-            self._since_poll = 0
-            self.producer.poll(0)
+                self.producer.produce(self.topic, value, key, on_delivery=report)
+                return
+            except BufferError:
+                continue
 
 
 def transactions(args: argparse.Namespace, stats: Stats) -> Iterator[Transaction]:
@@ -252,20 +323,11 @@ def transactions(args: argparse.Namespace, stats: Stats) -> Iterator[Transaction
             yield item.transaction
 
 
-class _Stop:
-    """Set by SIGINT/SIGTERM so the send loop ends and what was queued is flushed."""
-
-    requested = False
-
-    def __call__(self, signum, frame) -> None:
-        self.requested = True
-
-
 def run(args: argparse.Namespace, stop: _Stop) -> Stats:
     """Sends everything and waits for every delivery report."""
     stats = Stats(truth=RunningTotals() if args.ground_truth else None)
     try:
-        producer = Producer(producer_config(args))
+        producer = Producer({**producer_config(args), **delivery_settings(stats)})
     except KafkaException as exc:
         raise ValueError(f"bad producer configuration: {exc.args[0].str()}") from None
     admin = AdminClient({"bootstrap.servers": args.bootstrap_servers})
@@ -279,26 +341,21 @@ def run(args: argparse.Namespace, stop: _Stop) -> Stats:
     progress = Progress(total, enabled=not args.quiet and sys.stderr.isatty())
     # Everything allocated so far lives for the whole run: keep the collector from rescanning it,
     # and let it run less often (a send creates short-lived objects without reference cycles).
+    txs = transactions(args, stats)
+    first = next(txs, None)
+    if first is not None:
+        # The registry round trip is set-up, like the topic: the summary's rate is the sending alone.
+        sender.prepare(first)
+        txs = itertools.chain((first,), txs)
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
     started = time.monotonic()
     try:
-        for i, tx in enumerate(transactions(args, stats)):
-            if stop.requested:
-                break
-            if args.rate:
-                wait = started + i / args.rate - time.monotonic()
-                if wait > 0:
-                    producer.poll(wait)
-            sender.send(tx)
-            if progress.enabled:
-                progress.update(stats.queued)
+        sender.send_all(txs, stop, args.rate, progress if progress.enabled else None)
     finally:
         remaining = producer.flush(args.flush_timeout)
         progress.close(stats.queued)
-        if remaining:
-            stats.failed += remaining
-            stats.first_error = stats.first_error or f"{remaining} not delivered within --flush-timeout {args.flush_timeout}s"
+        stats.settle(remaining, f"not delivered within --flush-timeout {args.flush_timeout}s")
     stats_elapsed = time.monotonic() - started
     print(summary(args.topic, stats, stats_elapsed))
     return stats

@@ -73,3 +73,62 @@ def test_sender_reuses_the_registry_header_byte_for_byte():
     assert [v for _, _, v in fake.sent] == [serializer(tx, ctx) for tx in txs]
     assert [k for _, k, _ in fake.sent] == [tx.account_number.encode() for tx in txs]
     assert sender.header == fake.sent[0][2][:6]
+
+
+def _mock_serializer(name):
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+    from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
+
+    from txpipe.schema import Transaction
+
+    return ProtobufSerializer(Transaction, SchemaRegistryClient.new_client({"url": f"mock://{name}"}),
+                              {"use.deprecated.format": False})
+
+
+def test_failures_reach_the_stats_when_only_failures_are_reported():
+    # Nothing listens on port 1: every record times out, and only the delivery callback can say so.
+    from confluent_kafka import Producer
+
+    from txpipe.generator import generate
+
+    stats = producer.Stats()
+    settings = producer.delivery_settings(stats)
+    assert settings["delivery.report.only.error"] is True
+    p = Producer({"bootstrap.servers": "127.0.0.1:1", "message.timeout.ms": 300, "log_level": 0, **settings})
+    producer.Sender(p, _mock_serializer("failures"), "t", stats, registry_wait=1).send_all(generate(7, 3, seed=1))
+    stats.settle(p.flush(10), "not delivered in time")
+    assert (stats.queued, stats.failed, stats.delivered) == (7, 7, 0)
+    assert "timed out" in stats.first_error
+
+
+def test_settle_counts_the_rest_as_delivered_only_without_per_record_reports():
+    from txpipe.totals import RunningTotals
+
+    stats = producer.Stats(queued=10)
+    stats.failed_one("broker said no", b"ACC-0001")
+    stats.settle(2, "still queued")
+    assert (stats.failed, stats.delivered) == (3, 7)
+    assert stats.first_error == "b'ACC-0001': broker said no"
+
+    with_truth = producer.Stats(queued=10, delivered=6, truth=RunningTotals())
+    assert producer.delivery_settings(with_truth)["delivery.report.only.error"] is False
+    with_truth.settle(4, "still queued")
+    assert (with_truth.failed, with_truth.delivered) == (4, 6)
+    assert with_truth.first_error == "4 still queued"
+
+
+def test_send_all_stops_when_asked_and_keeps_the_count():
+    from txpipe.generator import generate
+
+    stop = producer._Stop()
+    fake = _CapturingProducer()
+
+    def produce(topic, value, key, on_delivery=None):
+        fake.sent.append((topic, key, value))
+        if len(fake.sent) == 3:
+            stop.requested = True
+
+    fake.produce = produce
+    stats = producer.Stats()
+    producer.Sender(fake, _mock_serializer("stop"), "t", stats, registry_wait=1).send_all(generate(10, 2, seed=1), stop)
+    assert len(fake.sent) == 3 and stats.queued == 3
