@@ -14,6 +14,7 @@ class OptionsSpec extends AnyFunSuite {
     assert(config.get(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG) == 1000L)
     assert(config.get("producer.linger.ms") == 5)
     assert(config.get("consumer.max.poll.records") == 5000)
+    assert(config.get(StreamsConfig.MAX_TASK_IDLE_MS_CONFIG) == -1L)
     assert(o.processingGuarantee == "exactly_once_v2" && o.partitions == 6 && o.replicationFactor == 1 && o.topicWaitSeconds == 300)
   }
 

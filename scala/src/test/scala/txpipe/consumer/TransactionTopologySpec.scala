@@ -12,7 +12,7 @@ import scala.util.Random
 import org.apache.kafka.common.header.internals.RecordHeaders
 import org.apache.kafka.common.serialization.{ByteArrayDeserializer, ByteArraySerializer}
 import org.apache.kafka.streams.test.TestRecord
-import org.apache.kafka.streams.{StreamsConfig, TopologyTestDriver}
+import org.apache.kafka.streams.{StreamsConfig, TopologyDescription, TopologyTestDriver}
 import org.scalatest.funsuite.AnyFunSuite
 import txpipe.consumer.internal.DlqHeaders
 import txpipe.v1.AccountTotal
@@ -175,6 +175,16 @@ class TransactionTopologySpec extends AnyFunSuite {
   test("with --repartition totals are computed after repartitioning by account") {
     val description = TransactionTopology.createTopology(Topic, registry, Partitioning.Repartition, _ => ()).describe().toString
     assert(description.contains(s"${TransactionTopology.ByAccount}-repartition"))
+  }
+
+  test("every sub-topology reads one topic, so each task has one input partition (Main sets max.task.idle.ms=-1)") {
+    for (partitioning <- Seq(Partitioning.KeyedByAccount(6), Partitioning.Repartition)) {
+      val subtopologies = TransactionTopology.createTopology(Topic, registry, partitioning, _ => ()).describe().subtopologies().asScala
+      for (sub <- subtopologies) {
+        val sourceTopics = sub.nodes().asScala.toSeq.collect { case s: TopologyDescription.Source => s.topicSet().asScala }.flatten
+        assert(sourceTopics.size == 1, s"$partitioning: sub-topology ${sub.id} reads $sourceTopics; idling decides between them, revisit max.task.idle.ms")
+      }
+    }
   }
 
   test("a record off its account's murmur2 partition goes to the DLQ, naming where it belongs") {
