@@ -46,16 +46,17 @@ final class FilteredRocksDbStore(name: String) extends RocksDBStore(name, Filter
     maxKnown = false
   }
 
-  /** The pending value, null when the key lies beyond every stored key or the filters rule it out, else Kafka's lookup. */
+  /** Null when the key lies beyond every stored key, else the pending value, else null when the filters rule it out, else Kafka's lookup. */
   override def get(key: Bytes): Array[Byte] = synchronized {
     // `rocks` is set only between a successful init and close, so it doubles as the open check;
     // a closed store goes to Kafka's lookup, which reports it.
     if (rocks == null) return super.get(key)
-    val buffered = pending.get(key)
-    if (buffered != null) return buffered
     if (!maxKnown) readMaxKey()
     val k = key.get
-    if (maxKey == null || util.Arrays.compareUnsigned(k, maxKey) > 0) null
+    // maxKey bounds `pending` too, so a new time-ordered id skips even the buffer's hash lookup.
+    if (maxKey == null || util.Arrays.compareUnsigned(k, maxKey) > 0) return null
+    val buffered = pending.get(key)
+    if (buffered != null) buffered
     else if (!rocks.keyMayExist(k, null)) null
     else super.get(key)
   }
