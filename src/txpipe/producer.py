@@ -137,6 +137,11 @@ class Stats:
     truth: RunningTotals | None = None
     acked: list[dict[str, object]] = field(default_factory=list)
 
+    @property
+    def reports_successes(self) -> bool:
+        """Whether each acknowledged record is reported: only when a ground truth records it."""
+        return self.truth is not None
+
     def on_delivery(self, err, msg) -> None:
         """The producer's delivery callback: the one place a delivery outcome surfaces."""
         if err is not None:
@@ -149,7 +154,7 @@ class Stats:
         if undelivered:
             self.failed += undelivered
             self.first_error = self.first_error or f"{undelivered} {reason}"
-        if self.truth is None:
+        if not self.reports_successes:
             self.delivered = self.queued - self.failed
 
     def failed_one(self, reason: str, what) -> None:
@@ -167,7 +172,7 @@ def delivery_settings(stats: Stats) -> dict[str, object]:
     (acknowledged, reported failed, or still queued when flush() gives up), so after the flush
     Stats.settle counts the acknowledged ones as the rest.
     """
-    return {"on_delivery": stats.on_delivery, "delivery.report.only.error": stats.truth is None}
+    return {"on_delivery": stats.on_delivery, "delivery.report.only.error": not stats.reports_successes}
 
 
 class _Stop:
@@ -183,7 +188,7 @@ _NEVER = _Stop()  # for sends that run until their transactions do
 
 
 class Sender:
-    """Serializes, sends and tracks delivery of transactions to one topic.
+    """Serializes and sends transactions to one topic; their delivery reports go to its Stats.
 
     The first transaction goes through confluent-kafka's serializer, which registers or
     looks up the schema and writes the Confluent header. Every value after that is the
@@ -267,7 +272,7 @@ class Sender:
         stop = stop or _NEVER
         produce, poll, topic, header = self.producer.produce, self.producer.poll, self.topic, self.header
         poll_every = self.POLL_EVERY
-        with_truth = self.stats.truth is not None
+        with_truth = self.stats.reports_successes
         queued = first = self.stats.queued
         started = time.monotonic()
         try:
