@@ -24,13 +24,17 @@ def account_numbers(accounts: int) -> list[str]:
     return [f"ACC-{i:0{width}d}" for i in range(1, accounts + 1)]
 
 
-def generate(count: int, accounts: int, seed: int, start: datetime = DEFAULT_START) -> Iterator[Transaction]:
+def generate(count: int, accounts: int, seed: int, start: datetime = DEFAULT_START, *, reuse: bool = False) -> Iterator[Transaction]:
     """Yields ``count`` transactions over ``accounts`` accounts.
 
     The first ``accounts`` transactions go one to each account, so every account gets
     at least one whenever count >= accounts; the rest pick accounts at random.
     Amounts are whole cents from 0.01 to 5000.00, about one in ten a refund (negative).
     Timestamps rise 1 ms to 2 s at a time; ids are version-7 UUIDs of those timestamps, unique and rising.
+
+    With ``reuse`` it yields one message, refilled for each transaction, instead of a new one each
+    time: only for a caller that is done with each before asking for the next, as the sender is
+    (building a message was about a tenth of the producer's time per record).
     """
     if count < 0:
         raise ValueError(f"count must be >= 0, got {count}")
@@ -43,6 +47,7 @@ def generate(count: int, accounts: int, seed: int, start: datetime = DEFAULT_STA
     # cost far less than sending (uuid.UUID and Timestamp.FromMilliseconds took half of it).
     # randint/randrange cost several times getrandbits; a modulo's bias of under 0.1% does not matter here.
     getrandbits, random_ = rng.getrandbits, rng.random
+    tx = Transaction()
     for i in range(count):
         account = names[i] if i < accounts else names[getrandbits(32) % accounts]
         cents = getrandbits(24) % 500_000 + 1
@@ -55,12 +60,13 @@ def generate(count: int, accounts: int, seed: int, start: datetime = DEFAULT_STA
         r = getrandbits(74)
         h = "%032x" % (clock_ms << 80 | (r >> 62) << 64 | r & _LOW_62 | _V7_BITS)
         tid = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-        tx = Transaction(
-            transaction_id=tid,
-            account_number=account,
-            transaction_reference="REF-%010X" % getrandbits(40),
-            amount=cents / 100,
-        )
+        if not reuse and i:
+            tx = Transaction()
+        # Every field is set on every pass, so nothing of the previous transaction survives a refill.
+        tx.transaction_id = tid
+        tx.account_number = account
+        tx.transaction_reference = "REF-%010X" % getrandbits(40)
+        tx.amount = cents / 100
         stamp = tx.transaction_datetime
         stamp.seconds, millis = divmod(clock_ms, 1000)
         stamp.nanos = millis * 1_000_000

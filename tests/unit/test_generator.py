@@ -25,6 +25,18 @@ def test_same_seed_same_data_other_seed_other_data():
     assert a != c
 
 
+def test_reuse_refills_one_message_with_the_same_transactions():
+    fresh = list(generate(300, 20, seed=5))
+    seen_objects = set()
+    refilled = []
+    for t in generate(300, 20, seed=5, reuse=True):
+        seen_objects.add(id(t))
+        refilled.append(t.SerializeToString())
+    assert len(seen_objects) == 1
+    assert refilled == [t.SerializeToString() for t in fresh]
+    assert len({id(t) for t in fresh}) == 300, "without reuse each transaction is its own object"
+
+
 def test_fields_are_well_formed():
     txs = list(generate(2000, 20, seed=1))
     assert len({t.transaction_id for t in txs}) == len(txs)
