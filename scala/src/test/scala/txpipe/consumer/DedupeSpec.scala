@@ -131,7 +131,7 @@ class ConfigFlagSpec extends AnyFunSuite {
     val required = Seq("-b", "k:1", "-s", "http://r", "-t", "t", "-g", "g")
     val o = Options.parse(required ++ Seq("-X", "session.timeout.ms=6000", "--config", "processing.guarantee=at_least_once"))
       .toOption.get
-    val c = Main.streamsConfig(o)
+    val c = Main.streamsConfig(o, 6)
     assert(c.get("session.timeout.ms") == "6000" && c.get(StreamsConfig.PROCESSING_GUARANTEE_CONFIG) == "at_least_once")
     assert(Options.parse(required ++ Seq("-X", "nokey")) == Left(2))
   }
