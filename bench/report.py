@@ -110,6 +110,7 @@ def table(r: dict) -> str:
         lines += [
             f"**Consumer** (draining a backlog of {p['size']:,}: process start to every account's final total logged; "
             "stdout to a file; "
+            + ("after one unmeasured drain that warmed the fresh broker; " if r.get("warm_up") else "")
             + ("classes mapped from the class-data archive an unmeasured drain recorded)" if r.get("consumer_class_archive")
                else "no class-data archive)"),
             "",

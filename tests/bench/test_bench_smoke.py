@@ -46,6 +46,8 @@ def test_bench_smoke_writes_every_figure(tmp_path: Path) -> None:
     for name in ("kafka", "python", "confluent_kafka", "java"):
         assert r["versions"][name], name
 
+    _positive("warm_up", _numbers(r["warm_up"], "records", "consumer_wall_s"))
+
     p = r["producer"]
     _positive("producer.ours", _numbers(p["ours"], "records_per_s", "mib_per_s", "wall_records_per_s", "peak_rss_mib", "avg_record_bytes"))
     _positive("producer.producer_performance", _numbers(p["producer_performance"], "records_per_s", "mib_per_s", "peak_rss_mib", "record_size"))
