@@ -67,3 +67,29 @@ def test_account_numbers_widen_for_many_accounts():
 def test_bad_arguments_are_refused(count, accounts):
     with pytest.raises(ValueError):
         list(generate(count, accounts, seed=1))
+
+
+def test_draws_follow_the_documented_shape():
+    # Large enough that each share is within a few points of what the docstring promises.
+    txs = list(generate(20_000, 20, seed=3))
+    refunds = sum(t.amount < 0 for t in txs) / len(txs)
+    assert 0.08 < refunds < 0.12
+    cents = [abs(amount_decimal(t.amount)) * 100 for t in txs]
+    assert min(cents) >= 1 and max(cents) <= 500_000
+    per_account = Counter(t.account_number for t in txs)
+    assert min(per_account.values()) > 0.8 * len(txs) / 20
+    stamps = [t.transaction_datetime.ToMilliseconds() for t in txs]
+    steps = [b - a for a, b in zip(stamps, stamps[1:])]
+    assert min(steps) >= 1 and max(steps) <= 2000
+    # Every variant digit RFC 9562 allows turns up, and nothing else does.
+    assert {t.transaction_id[19] for t in txs} == set("89ab")
+    for t in txs[:2000]:
+        ref = t.transaction_reference
+        assert len(ref) == 14 and ref[4:] == ref[4:].upper() and int(ref[4:], 16) >= 0
+
+
+@pytest.mark.parametrize("count", [0, 1, 999, 1000, 1001])
+def test_counts_around_the_chunk_size(count):
+    txs = list(generate(count, 3, seed=9))
+    assert len(txs) == count
+    assert len({t.transaction_id for t in txs}) == count
