@@ -344,6 +344,12 @@ def run(args: argparse.Namespace, stop: _Stop) -> Stats:
     admin = AdminClient({"bootstrap.servers": args.bootstrap_servers})
     if ensure_topic(admin, args.topic, args.partitions, args.replication_factor):
         print(f"created topic {args.topic!r} ({args.partitions} partitions)", file=sys.stderr)
+    # The producer learns the topic's partitions now, in set-up, rather than holding the first
+    # records back while it asks (about 5-10 ms of a 10,000-record run).
+    try:
+        producer.list_topics(args.topic, timeout=15)
+    except KafkaException as exc:
+        raise ProducerError(f"cannot read the metadata of topic {args.topic!r}: {exc.args[0].str()}") from None
     # The client waits forever by default; a bounded request lets the retry loop below report a stuck registry.
     registry = SchemaRegistryClient.new_client({"url": args.schema_registry, "timeout": REGISTRY_REQUEST_TIMEOUT_S})
     serializer = ProtobufSerializer(Transaction, registry, {"use.deprecated.format": False})
