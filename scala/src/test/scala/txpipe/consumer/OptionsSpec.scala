@@ -17,6 +17,7 @@ class OptionsSpec extends AnyFunSuite {
     assert(config.get(StreamsConfig.MAX_TASK_IDLE_MS_CONFIG) == -1L)
     assert(config.get("producer.batch.size") == 256 * 1024)
     assert(config.get("main.consumer.fetch.max.wait.ms") == 100)
+    assert(config.get("restore.consumer.fetch.max.wait.ms") == 100)
     assert(o.processingGuarantee == "exactly_once_v2" && o.partitions == 6 && o.replicationFactor == 1 && o.topicWaitSeconds == 300)
   }
 
