@@ -137,7 +137,9 @@ def table(r: dict) -> str:
                          f"{_fmt(o['p95_ms'], 1)} | {_fmt(o['p99_ms'], 1)} | {_fmt(o['p999_ms'], 1)} |")
         lines += [f"| EndToEndLatency | (round trips) | {_fmt(j['p50_ms'], 0)} | n/a | {_fmt(j['p99_ms'], 0)} | {_fmt(j['p999_ms'], 0)} |", ""]
     if "growth" in r:
-        lines += ["**Growth** (one run each; wall clock per transaction, peak RSS)", "",
+        reps = r.get("params", {}).get("growth_reps", 1)
+        each = "one run each" if reps == 1 else f"median of {reps} runs each"
+        lines += [f"**Growth** ({each}; wall clock per transaction, peak RSS)", "",
                   "| transactions | accounts | producer µs/tx | producer µs/tx after start-up | consumer µs/tx | "
                   "consumer µs/tx after first record | producer RSS MiB | consumer RSS MiB |",
                   "|---:|---:|---:|---:|---:|---:|---:|---:|"]

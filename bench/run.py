@@ -42,7 +42,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--e2e-records", type=int, default=10_000, help="EndToEndLatency round trips (default 10,000)")
     ap.add_argument("--growth-sizes", default="10000,100000,1000000", help="sizes of the growth runs")
     ap.add_argument("--growth-accounts", default="20,100000", help="account counts of the growth runs (at --size)")
-    ap.add_argument("--growth-reps", type=int, default=1, help="repetitions of each growth run (default 1)")
+    ap.add_argument("--growth-reps", type=int, help="repetitions of each growth run (default: --reps); each figure is their median")
     ap.add_argument("--smoke", action="store_true",
                     help="tiny and quick, for CI: --size 2000 --reps 1, short latency runs, growth 1000,2000 / 20,500")
     ap.add_argument("--bootstrap", help="use this running stack instead of starting one (development)")
@@ -53,6 +53,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.size, args.reps, args.latency_seconds, args.latency_warmup = 2000, 1, 2, 1
         args.e2e_records, args.growth_sizes, args.growth_accounts = 500, "1000,2000", "20,500"
         args.rates = "1000,10000"
+    if args.growth_reps is None:
+        # A 10,000-record producer run lasts 40-80 ms: one run alone moved its time per
+        # transaction by half between two benchmarks of the same code.
+        args.growth_reps = args.reps
     args.steps = [s for s in args.steps.split(",") if s]
     bad = set(args.steps) - set(STEPS)
     if bad:
