@@ -7,7 +7,7 @@ import org.apache.kafka.streams.kstream.{Consumed, KeyValueMapper, Named, Predic
 import org.apache.kafka.streams.processor.api.{FixedKeyProcessor, FixedKeyProcessorSupplier, Processor, ProcessorSupplier}
 import org.apache.kafka.streams.state.Stores
 import org.apache.kafka.streams.{KeyValue, StreamsBuilder, Topology}
-import txpipe.consumer.internal.{Decoded, DecodeProcessor, FilteredRocksDbStore, LineFlushStoreBuilder, ProtobufSerde, SchemaCheck, TotalsProcessor, TransactionDecoder}
+import txpipe.consumer.internal.{BatchLoggedIdStore, Decoded, DecodeProcessor, LineFlushStoreBuilder, ProtobufSerde, SchemaCheck, TotalsProcessor, TransactionDecoder}
 import txpipe.v1.{AccountTotal, Transaction}
 
 /** The Kafka Streams topology: raw input bytes in, per-account totals and dead letters out. */
@@ -19,8 +19,8 @@ object TransactionTopology {
   /** Name of the changelogged store holding one AccountTotal per account. */
   val TotalsStore = "account-totals"
 
-  /** Name of the changelogged store of counted (account, transaction_id)s, for dropping re-sent copies. */
-  val SeenIdsStore = "seen-transaction-ids"
+  /** Name of the store of counted (account, transaction_id)s, for dropping re-sent copies; its changelog holds them in batches. */
+  val SeenIdsStore = "counted-transaction-ids"
 
   /** Name of the internal topic that brings all of an account's transactions to one task (with --repartition). */
   val ByAccount = "by-account"
@@ -56,9 +56,8 @@ object TransactionTopology {
     )
     // Same task and key space as the totals, so a transaction's "seen" mark and its effect on
     // the total commit together. Not cached: every id is new, so a cache would only add work.
-    builder.addStateStore(
-      Stores.keyValueStoreBuilder(FilteredRocksDbStore.supplier(SeenIdsStore), Serdes.String(), Serdes.Long())
-    )
+    // Its changelog carries the ids about a thousand to a record, not one record each.
+    builder.addStateStore(BatchLoggedIdStore.builder(SeenIdsStore, dedupeRetention))
     builder.addStateStore(new LineFlushStoreBuilder(LinesBarrier, lineSink))
 
     // Bytes in: decoding happens in a processor so that no bad record can escape the DLQ.

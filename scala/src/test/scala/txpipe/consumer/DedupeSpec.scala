@@ -11,7 +11,7 @@ import scala.jdk.CollectionConverters._
 import org.apache.kafka.common.serialization.{ByteArrayDeserializer, ByteArraySerializer}
 import org.apache.kafka.streams.{StreamsConfig, TopologyTestDriver}
 import org.scalatest.funsuite.AnyFunSuite
-import txpipe.consumer.internal.{DlqHeaders, TotalsProcessor}
+import txpipe.consumer.internal.{DlqHeaders, IdBatch, TotalsProcessor}
 import txpipe.v1.AccountTotal
 
 /** Re-sent transactions (same account and transaction_id) are counted once, within the retention. */
@@ -67,12 +67,23 @@ class DedupeSpec extends AnyFunSuite {
     }
   }
 
-  test("the seen-ids store is changelogged, like the totals") {
+  test("the seen-ids store is changelogged like the totals, its ids in batches") {
     withDriver(Duration.ofDays(7)) { f =>
       f.send("ACC-1", 1.0, "x")
+      f.send("ACC-2", 2.0, "y")
+      f.send("ACC-1", 1.0, "x") // a duplicate: nothing new to log
       val produced = f.driver.producedTopicNames().asScala
-      assert(produced.contains(s"txpipe-dedupe-test-${TransactionTopology.SeenIdsStore}-changelog"))
       assert(produced.contains(s"txpipe-dedupe-test-${TransactionTopology.TotalsStore}-changelog"))
+      val changelog = f.driver.createOutputTopic(
+        s"txpipe-dedupe-test-${TransactionTopology.SeenIdsStore}-changelog", new ByteArrayDeserializer, new ByteArrayDeserializer)
+      val logged = mutable.ArrayBuffer.empty[String]
+      changelog.readRecordsToList().asScala.foreach { r =>
+        IdBatch.foreach(r.value, "test record") { (key, value) =>
+          assert(value.length == 8)
+          logged += new String(key, UTF_8)
+        }
+      }
+      assert(logged.toVector == Vector(TotalsProcessor.seenKey("ACC-1", "x"), TotalsProcessor.seenKey("ACC-2", "y")))
     }
   }
 

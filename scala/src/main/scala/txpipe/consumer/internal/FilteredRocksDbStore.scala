@@ -8,7 +8,7 @@ import org.apache.kafka.streams.KeyValue
 import org.apache.kafka.streams.processor.{StateStore, StateStoreContext}
 import org.apache.kafka.streams.query.{PositionBound, Query, QueryConfig, QueryResult}
 import org.apache.kafka.streams.state.internals.{RocksDBStore, StoreQueryUtils}
-import org.apache.kafka.streams.state.{KeyValueBytesStoreSupplier, KeyValueIterator, KeyValueStore}
+import org.apache.kafka.streams.state.KeyValueIterator
 import org.rocksdb.{ReadOptions, RocksDB, Snapshot, WriteBatch, WriteBatchInterface}
 
 /** Kafka's RocksDB store, tuned for a set of ids that are nearly all new when looked up.
@@ -27,7 +27,7 @@ import org.rocksdb.{ReadOptions, RocksDB, Snapshot, WriteBatch, WriteBatchInterf
   * it (as a restore from the changelog does) makes the next lookup read it again from RocksDB.
   * Kafka keeps its RocksDB handle package-private, so it is read by reflection once per open.
   */
-final class FilteredRocksDbStore(name: String) extends RocksDBStore(name, FilteredRocksDbStore.MetricsScope) {
+class FilteredRocksDbStore(name: String) extends RocksDBStore(name, FilteredRocksDbStore.MetricsScope) {
 
   private var rocks: RocksDB = _
   private var ctx: StateStoreContext = _
@@ -40,11 +40,14 @@ final class FilteredRocksDbStore(name: String) extends RocksDBStore(name, Filter
 
   /** Opens the store as Kafka does, then keeps its RocksDB handle for the lookups. */
   override def init(context: StateStoreContext, root: StateStore): Unit = {
-    super.init(context, root)
+    super.init(openingContext(context), root)
     ctx = context
     rocks = FilteredRocksDbStore.handle(this)
     maxKnown = false
   }
+
+  /** The context Kafka's store opens with: `context` itself here; a subclass may adapt what it registers. */
+  protected def openingContext(context: StateStoreContext): StateStoreContext = context
 
   /** Null when the key lies beyond every stored key, else the pending value, else null when the filters rule it out, else Kafka's lookup. */
   override def get(key: Bytes): Array[Byte] = synchronized {
@@ -143,7 +146,7 @@ final class FilteredRocksDbStore(name: String) extends RocksDBStore(name, Filter
   }
 }
 
-/** A store supplier for Stores.keyValueStoreBuilder, in place of Stores.persistentKeyValueStore. */
+/** Settings shared by FilteredRocksDbStore and its subclass. */
 object FilteredRocksDbStore {
 
   /** The metrics scope Kafka gives its own persistent key-value stores. */
@@ -161,11 +164,4 @@ object FilteredRocksDbStore {
   }
 
   private def handle(store: RocksDBStore): RocksDB = dbField.get(store).asInstanceOf[RocksDB]
-
-  /** Supplies a FilteredRocksDbStore named `storeName`. */
-  def supplier(storeName: String): KeyValueBytesStoreSupplier = new KeyValueBytesStoreSupplier {
-    override def name(): String = storeName
-    override def get(): KeyValueStore[Bytes, Array[Byte]] = new FilteredRocksDbStore(storeName)
-    override def metricsScope(): String = MetricsScope
-  }
 }

@@ -1,0 +1,93 @@
+"""Re-sent transactions stay uncounted after the consumer's state is rebuilt from Kafka alone."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient, ConfigResource
+
+from txpipe import verify
+from txpipe.consumer_process import ConsumerProcess
+
+pytestmark = pytest.mark.integration
+
+N = 3000
+
+
+def produce(stack, topic: str, *extra: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "txpipe.producer", "-b", stack.bootstrap_servers, "-s", stack.schema_registry_url,
+         "-t", topic, "-q", "-n", str(N), "--seed", "77", *extra],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"delivered={N} failed=0" in result.stdout
+
+
+def committed_to_end(bootstrap: str, group: str, topic: str) -> bool:
+    """True once the group has committed every partition of ``topic`` up to its end."""
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+    try:
+        partitions = c.list_topics(topic, timeout=10).topics[topic].partitions
+        committed = c.committed([TopicPartition(topic, p) for p in partitions], timeout=10)
+        return all(tp.offset == c.get_watermark_offsets(tp, timeout=10)[1] for tp in committed)
+    finally:
+        c.close()
+
+
+def changelog_records(bootstrap: str, topic: str) -> int:
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"count-{time.time_ns()}"})
+    try:
+        partitions = c.list_topics(topic, timeout=10).topics[topic].partitions
+        return sum(hi - lo for lo, hi in (c.get_watermark_offsets(TopicPartition(topic, p), timeout=10) for p in partitions))
+    finally:
+        c.close()
+
+
+def test_resent_input_is_dropped_after_restoring_from_the_changelog(stack, topic, tmp_path):
+    group = f"g-{topic}"
+    state = tmp_path / "state"
+
+    def consumer() -> ConsumerProcess:
+        return ConsumerProcess(stack.bootstrap_servers, stack.schema_registry_url, topic, group,
+                               extra_args=["--state-dir", str(state)], log_dir=tmp_path / "logs").start()
+
+    first = consumer()
+    try:
+        truth_file = tmp_path / "truth.json"
+        produce(stack, topic, "--ground-truth", str(truth_file))
+        truth = verify.load_ground_truth(truth_file)
+        first.wait_for_totals(truth["totals"], timeout=180)
+    finally:
+        assert first.stop() in (0, 143)
+
+    # The seen ids now exist only in the changelog, a few batches rather than one record per id.
+    changelog = f"{group}-counted-transaction-ids-changelog"
+    records = changelog_records(stack.bootstrap_servers, changelog)
+    assert 0 < records < N // 10, records
+    admin = AdminClient({"bootstrap.servers": stack.bootstrap_servers})
+    config = list(admin.describe_configs([ConfigResource("topic", changelog)]).values())[0].result()
+    assert config["cleanup.policy"].value == "delete"
+
+    shutil.rmtree(state)
+    second = consumer()
+    try:
+        produce(stack, topic)  # the same seed: the same transactions, ids and all, sent again
+        deadline = time.monotonic() + 120
+        while not committed_to_end(stack.bootstrap_servers, group, topic):
+            assert time.monotonic() < deadline, "the restored consumer did not commit the re-sent input within 120 s"
+            assert second.alive(), second.stderr_text()[-2000:]
+            time.sleep(0.5)
+    finally:
+        assert second.stop() in (0, 143)
+    log = second.stderr_text()
+    assert re.search(rf"counts at shutdown: counted=0 duplicates_dropped={N}\b", log), log[-2000:]
+    assert [line for line in second.lines if line.startswith("(")] == []
+    from_topic = verify.read_totals_topic(stack.bootstrap_servers, f"{topic}-totals", truth["totals"])
+    assert {a: t.transaction_count for a, t in from_topic.items()} == truth["counts"]
