@@ -1,7 +1,6 @@
 package txpipe.consumer
 
 import java.nio.charset.StandardCharsets.UTF_8
-import java.nio.file.Files
 import java.time.Duration
 import java.util.Properties
 
@@ -36,11 +35,13 @@ class DedupeSpec extends AnyFunSuite {
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, "txpipe-dedupe-test")
     props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:9")
     props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, Options.ExactlyOnceV2)
-    props.put(StreamsConfig.STATE_DIR_CONFIG, Files.createTempDirectory("txpipe-dedupe").toString)
-    val topology = TransactionTopology.createTopology(Topic, registry, Partitioning.KeyedByAccount(1), line => lines += line, retention, counters)
-    val driver = new TopologyTestDriver(topology, props)
-    try body(new Fixture(driver, lines, counters))
-    finally driver.close()
+    TempDirs.withTempDir("txpipe-dedupe") { dir =>
+      props.put(StreamsConfig.STATE_DIR_CONFIG, dir.toString)
+      val topology = TransactionTopology.createTopology(Topic, registry, Partitioning.KeyedByAccount(1), line => lines += line, retention, counters)
+      val driver = new TopologyTestDriver(topology, props)
+      try body(new Fixture(driver, lines, counters))
+      finally driver.close()
+    }
   }
 
   test("a re-sent input counts each transaction once; duplicates are counted, not logged as totals") {

@@ -44,11 +44,13 @@ class TransactionTopologySpec extends AnyFunSuite {
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, "txpipe-test")
     props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:9")
     props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, guarantee)
-    props.put(StreamsConfig.STATE_DIR_CONFIG, Files.createTempDirectory("txpipe-test").toString)
-    val topology = TransactionTopology.createTopology(Topic, registry, partitioning, line => lines.synchronized(lines += line))
-    val driver = new TopologyTestDriver(topology, props)
-    try body(new Fixture(driver, lines))
-    finally driver.close()
+    TempDirs.withTempDir("txpipe-test") { dir =>
+      props.put(StreamsConfig.STATE_DIR_CONFIG, dir.toString)
+      val topology = TransactionTopology.createTopology(Topic, registry, partitioning, line => lines.synchronized(lines += line))
+      val driver = new TopologyTestDriver(topology, props)
+      try body(new Fixture(driver, lines))
+      finally driver.close()
+    }
   }
 
   private def valid(account: String, amount: Double, id: String, schema: Int = TxSchema, indexes: Seq[Int] = Seq(0)): Array[Byte] =
@@ -236,16 +238,18 @@ class TransactionTopologySpec extends AnyFunSuite {
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, "txpipe-flush-test")
     props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:9")
     props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, Options.ExactlyOnceV2)
-    props.put(StreamsConfig.STATE_DIR_CONFIG, Files.createTempDirectory("txpipe-flush").toString)
-    val driver = new TopologyTestDriver(TransactionTopology.createTopology(Topic, registry, Partitioning.KeyedByAccount(1), sink), props)
-    try {
-      val input = driver.createInputTopic(Topic, new ByteArraySerializer, new ByteArraySerializer)
-      for (i <- 1 to 3) {
-        input.pipeInput("ACC-0009".getBytes(UTF_8), valid("ACC-0009", 1.0, s"f$i"))
-        // The driver commits after each record: by then the line must have been flushed.
-        assert(flushed == i)
-      }
-    } finally driver.close()
+    TempDirs.withTempDir("txpipe-flush") { dir =>
+      props.put(StreamsConfig.STATE_DIR_CONFIG, dir.toString)
+      val driver = new TopologyTestDriver(TransactionTopology.createTopology(Topic, registry, Partitioning.KeyedByAccount(1), sink), props)
+      try {
+        val input = driver.createInputTopic(Topic, new ByteArraySerializer, new ByteArraySerializer)
+        for (i <- 1 to 3) {
+          input.pipeInput("ACC-0009".getBytes(UTF_8), valid("ACC-0009", 1.0, s"f$i"))
+          // The driver commits after each record: by then the line must have been flushed.
+          assert(flushed == i)
+        }
+      } finally driver.close()
+    }
   }
 
   test("at_least_once runs the same topology") {

@@ -6,8 +6,8 @@ import org.apache.kafka.common.serialization.Serializer
 import org.apache.kafka.common.utils.Bytes
 import org.apache.kafka.streams.KeyValue
 import org.apache.kafka.streams.processor.{StateStore, StateStoreContext}
-import org.apache.kafka.streams.query.{PositionBound, Query, QueryConfig, QueryResult}
-import org.apache.kafka.streams.state.internals.{RocksDBStore, StoreQueryUtils}
+import org.apache.kafka.streams.query.{Position, PositionBound, Query, QueryConfig, QueryResult}
+import org.apache.kafka.streams.state.internals.RocksDBStore
 import org.apache.kafka.streams.state.KeyValueIterator
 import org.rocksdb.{ReadOptions, RocksDB, Snapshot, WriteBatch, WriteBatchInterface}
 
@@ -32,8 +32,17 @@ class FilteredRocksDbStore(name: String) extends RocksDBStore(name, FilteredRock
   private var rocks: RocksDB = _
   private var ctx: StateStoreContext = _
   // Puts not yet written to RocksDB, in arrival order (the last put of a key wins).
-  private val pending = new util.LinkedHashMap[Bytes, Array[Byte]]()
-  // An upper bound of every key in RocksDB and in `pending`, or null when the store is empty;
+  private val pendingKeys = new util.ArrayList[Bytes]()
+  private val pendingValues = new util.ArrayList[Array[Byte]]()
+  // The pending puts by key, built by the first lookup that needs it and then kept up to date
+  // until they are written. New time-ordered ids never need it, so their puts hash nothing.
+  private var pendingIndex: util.HashMap[Bytes, Array[Byte]] = _
+  // The input position of the latest put not yet recorded in Kafka's `position`: recording it
+  // per put (a concurrent map update and a boxed offset) was 3% of the stream thread.
+  private var unrecordedTopic: String = _
+  private var unrecordedPartition = 0
+  private var unrecordedOffset = 0L
+  // An upper bound of every key in RocksDB and among the pending puts, or null when the store is empty;
   // meaningful only while `maxKnown`.
   private var maxKey: Array[Byte] = _
   private var maxKnown = false
@@ -56,9 +65,9 @@ class FilteredRocksDbStore(name: String) extends RocksDBStore(name, FilteredRock
     if (rocks == null) return super.get(key)
     if (!maxKnown) readMaxKey()
     val k = key.get
-    // maxKey bounds `pending` too, so a new time-ordered id skips even the buffer's hash lookup.
+    // maxKey bounds the pending puts too, so a new time-ordered id never looks among them.
     if (maxKey == null || util.Arrays.compareUnsigned(k, maxKey) > 0) return null
-    val buffered = pending.get(key)
+    val buffered = pendingLookup(key)
     if (buffered != null) buffered
     else if (!rocks.keyMayExist(k, null)) null
     else super.get(key)
@@ -70,11 +79,14 @@ class FilteredRocksDbStore(name: String) extends RocksDBStore(name, FilteredRock
       writePending()
       super.put(key, value)
     } else {
-      pending.put(key, value)
+      pendingKeys.add(key)
+      pendingValues.add(value)
+      if (pendingIndex != null) pendingIndex.put(key, value)
       raiseMaxKey(key.get)
-      // Kafka's store records each write's input offset for interactive queries; so does this one.
-      StoreQueryUtils.updatePosition(position, ctx)
-      if (pending.size >= FilteredRocksDbStore.MaxPending) writePending()
+      // Kafka's store records each write's input offset for interactive queries; so does this
+      // one, when the puts are written or the position is asked for.
+      noteInputPosition()
+      if (pendingKeys.size >= FilteredRocksDbStore.MaxPending) writePending()
     }
   }
 
@@ -111,30 +123,81 @@ class FilteredRocksDbStore(name: String) extends RocksDBStore(name, FilteredRock
     super.flush()
   }
 
+  /** The input position of every write so far. */
+  override def getPosition: Position = synchronized {
+    recordInputPosition()
+    super.getPosition
+  }
+
   /** Writes the pending puts and forgets the handle before Kafka closes the database behind it. */
   override def close(): Unit = synchronized {
     try if (rocks != null) writePending()
     finally {
-      pending.clear()
+      clearPending()
       rocks = null
       super.close()
     }
   }
 
-  private def writePending(): Unit =
-    if (!pending.isEmpty) {
+  private def writePending(): Unit = {
+    recordInputPosition()
+    if (!pendingKeys.isEmpty) {
       val batch = new WriteBatch()
       try {
-        pending.forEach((k, v) => addToBatch(new KeyValue(k.get, v), batch))
+        // In order: a key put twice ends with its last value, as it would one write at a time.
+        var i = 0
+        while (i < pendingKeys.size) {
+          addToBatch(new KeyValue(pendingKeys.get(i).get, pendingValues.get(i)), batch)
+          i += 1
+        }
         super.write(batch)
       } finally batch.close()
-      pending.clear()
+      clearPending()
+    }
+  }
+
+  private def clearPending(): Unit = {
+    pendingKeys.clear()
+    pendingValues.clear()
+    pendingIndex = null
+  }
+
+  private def pendingLookup(key: Bytes): Array[Byte] =
+    if (pendingKeys.isEmpty) null
+    else {
+      if (pendingIndex == null) {
+        pendingIndex = new util.HashMap[Bytes, Array[Byte]](pendingKeys.size * 2)
+        var i = 0
+        while (i < pendingKeys.size) {
+          pendingIndex.put(pendingKeys.get(i), pendingValues.get(i))
+          i += 1
+        }
+      }
+      pendingIndex.get(key)
+    }
+
+  // What StoreQueryUtils.updatePosition does per write, kept as plain fields until recorded.
+  private def noteInputPosition(): Unit = {
+    val meta = ctx.recordMetadata()
+    if (meta.isPresent && meta.get.topic != null) {
+      val m = meta.get
+      if (unrecordedTopic != null && (unrecordedPartition != m.partition || unrecordedTopic != m.topic)) recordInputPosition()
+      unrecordedTopic = m.topic
+      unrecordedPartition = m.partition
+      unrecordedOffset = m.offset
+    }
+  }
+
+  private def recordInputPosition(): Unit =
+    if (unrecordedTopic != null) {
+      position.withComponent(unrecordedTopic, unrecordedPartition, unrecordedOffset)
+      unrecordedTopic = null
     }
 
   private def raiseMaxKey(k: Array[Byte]): Unit =
     if (maxKnown && (maxKey == null || util.Arrays.compareUnsigned(k, maxKey) > 0)) maxKey = k
 
-  // The greatest key in RocksDB, and in `pending`, which a lookup may not have written yet.
+  // The greatest key in RocksDB and among the pending puts, which a lookup may not have written yet.
   private def readMaxKey(): Unit = {
     val it = rocks.newIterator()
     try {
@@ -142,7 +205,7 @@ class FilteredRocksDbStore(name: String) extends RocksDBStore(name, FilteredRock
       maxKey = if (it.isValid) it.key else null
     } finally it.close()
     maxKnown = true
-    pending.keySet.forEach(k => raiseMaxKey(k.get))
+    pendingKeys.forEach(k => raiseMaxKey(k.get))
   }
 }
 

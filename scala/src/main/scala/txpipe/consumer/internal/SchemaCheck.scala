@@ -7,23 +7,32 @@ import txpipe.consumer.SchemaRegistry
 /** Decides, once per (schema id, message indexes), whether a frame carries the expected message. */
 final class SchemaCheck(registry: SchemaRegistry, expectedMessage: String) {
 
-  import SchemaCheck.Key
+  import SchemaCheck.{Decided, Key}
 
   // The decision depends only on immutable registry content, so it is cached for good:
   // after the first record of a schema the hot path is a single map lookup.
   private val decisions = new ConcurrentHashMap[Key, Option[String]]()
+  // The last decision taken, checked before the map: nearly every record repeats the one
+  // before, and the map's key hashes its index vector (0.7% of the stream thread).
+  @volatile private var last: Decided = Decided(-1, Vector.empty, None)
 
   /** None when the frame names `expectedMessage`, otherwise Some(reason). */
   def rejection(frame: Frame): Option[String] = {
+    val recent = last
+    if (recent.schemaId == frame.schemaId && ((recent.indexes eq frame.messageIndexes) || recent.indexes == frame.messageIndexes))
+      return recent.decision
     val key = Key(frame.schemaId, frame.messageIndexes)
     val cached = decisions.get(key)
-    if (cached != null) cached
-    else {
-      // Not computeIfAbsent: the lookup may block on a registry outage for a long time.
-      val decided = decide(frame)
-      decisions.put(key, decided)
-      decided
-    }
+    val decision =
+      if (cached != null) cached
+      else {
+        // Not computeIfAbsent: the lookup may block on a registry outage for a long time.
+        val decided = decide(frame)
+        decisions.put(key, decided)
+        decided
+      }
+    last = Decided(frame.schemaId, frame.messageIndexes, decision)
+    decision
   }
 
   private def decide(frame: Frame): Option[String] = {
@@ -45,4 +54,5 @@ final class SchemaCheck(registry: SchemaRegistry, expectedMessage: String) {
 
 private object SchemaCheck {
   private final case class Key(schemaId: Int, indexes: Vector[Int])
+  private final case class Decided(schemaId: Int, indexes: Vector[Int], decision: Option[String])
 }

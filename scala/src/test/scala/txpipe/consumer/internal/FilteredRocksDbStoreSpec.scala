@@ -12,9 +12,15 @@ import org.apache.kafka.streams.StreamsConfig
 import org.apache.kafka.streams.processor.{CommitCallback, StateRestoreCallback, StateStore, StateStoreContext, TaskId}
 import org.apache.kafka.streams.processor.api.MockProcessorContext
 import org.apache.kafka.streams.processor.internals.RecordBatchingStateRestoreCallback
+import org.scalatest.BeforeAndAfterAll
+import txpipe.consumer.TempDirs
 import org.scalatest.funsuite.AnyFunSuite
 
-class FilteredRocksDbStoreSpec extends AnyFunSuite {
+class FilteredRocksDbStoreSpec extends AnyFunSuite with BeforeAndAfterAll {
+
+  private val dirs = scala.collection.mutable.ArrayBuffer.empty[Path]
+  private def tempDir(): Path = { val d = Files.createTempDirectory("filtered-rocksdb"); dirs += d; d }
+  override def afterAll(): Unit = dirs.foreach(TempDirs.delete)
 
   private def key(i: Int): Bytes = Bytes.wrap(s"tx-$i\u0000ACC-${i % 20}".getBytes(UTF_8))
 
@@ -26,7 +32,8 @@ class FilteredRocksDbStoreSpec extends AnyFunSuite {
     props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:1")
     props.put(StreamsConfig.STATE_DIR_CONFIG, dir.toString)
     props.put(StreamsConfig.ROCKSDB_CONFIG_SETTER_CLASS_CONFIG, classOf[BoundedRocksDb])
-    private val mock = new MockProcessorContext[String, String](props, new TaskId(0, 0), dir.toFile).getStateStoreContext
+    val processor = new MockProcessorContext[String, String](props, new TaskId(0, 0), dir.toFile)
+    private val mock = processor.getStateStoreContext
     var restore: StateRestoreCallback = _
     private val context = new StateStoreContext {
       override def applicationId() = mock.applicationId()
@@ -46,7 +53,7 @@ class FilteredRocksDbStoreSpec extends AnyFunSuite {
   }
 
   test("finds every key it holds, in the memtable or in flushed files, and nothing else") {
-    val store = new Opened(Files.createTempDirectory("filtered-rocksdb")).store
+    val store = new Opened(tempDir()).store
     try {
       // Two flushed files and a memtable: the filter check must rule out only absent keys.
       (0 until 20000).foreach(i => store.put(key(i), Array(i.toByte)))
@@ -65,7 +72,7 @@ class FilteredRocksDbStoreSpec extends AnyFunSuite {
   }
 
   test("a put is visible at once, to lookups and scans, and survives a flush, a close and a reopen") {
-    val dir = Files.createTempDirectory("filtered-rocksdb")
+    val dir = tempDir()
     val first = new Opened(dir).store
     try {
       first.put(key(1), Array[Byte](1))
@@ -90,7 +97,7 @@ class FilteredRocksDbStoreSpec extends AnyFunSuite {
   }
 
   test("keys restored from the changelog are found, even beyond the greatest key looked up before") {
-    val opened = new Opened(Files.createTempDirectory("filtered-rocksdb"))
+    val opened = new Opened(tempDir())
     val store = opened.store
     try {
       store.put(key(100), Array[Byte](1))
@@ -104,6 +111,30 @@ class FilteredRocksDbStoreSpec extends AnyFunSuite {
       assert(store.get(key(99)).sameElements(Array[Byte](7)))
       assert(store.get(key(100)).sameElements(Array[Byte](1)))
       assert(store.get(key(400)) == null)
+    } finally store.close()
+  }
+
+  test("a key put twice before a write keeps its last value, and the position is each partition's latest input offset") {
+    val opened = new Opened(tempDir())
+    val store = opened.store
+    try {
+      opened.processor.setRecordMetadata("in", 2, 10L)
+      store.put(key(5), Array[Byte](1))
+      store.put(key(6), Array[Byte](2))
+      opened.processor.setRecordMetadata("in", 2, 11L)
+      store.put(key(5), Array[Byte](3))
+      assert(store.get(key(5)).sameElements(Array[Byte](3)), "the later of two pending puts")
+      store.put(key(5), Array[Byte](4))
+      assert(store.get(key(5)).sameElements(Array[Byte](4)), "a put after the pending puts were looked up")
+      assert(store.getPosition.getPartitionPositions("in").asScala.toMap == Map(Int.box(2) -> Long.box(11L)))
+      store.flush()
+      assert(store.get(key(5)).sameElements(Array[Byte](4)), "the last value is the one written")
+      assert(store.get(key(6)).sameElements(Array[Byte](2)))
+      opened.processor.setRecordMetadata("in", 3, 7L)
+      store.put(key(7), Array[Byte](7))
+      opened.processor.setRecordMetadata("in", 2, 12L)
+      store.put(key(8), Array[Byte](8))
+      assert(store.getPosition.getPartitionPositions("in").asScala.toMap == Map(Int.box(2) -> Long.box(12L), Int.box(3) -> Long.box(7L)))
     } finally store.close()
   }
 }
