@@ -78,7 +78,8 @@ object Options {
         .action((v, o) => o.copy(stateDir = Some(v))).text("local state directory (Kafka Streams default if unset)"),
       opt[String]("processing-guarantee").valueName("exactly_once_v2|at_least_once")
         .validate(v => if (v == ExactlyOnceV2 || v == AtLeastOnce) success else failure(s"unknown processing guarantee: $v"))
-        .action((v, o) => o.copy(processingGuarantee = v)).text(s"default $ExactlyOnceV2"),
+        .action((v, o) => o.copy(processingGuarantee = v))
+        .text(s"default $ExactlyOnceV2; $AtLeastOnce is for comparison: after a crash, work redone since the last commit can be counted twice or missed"),
       opt[Long]("commit-interval-ms").valueName("MS")
         .validate(v => if (v >= 0) success else failure("--commit-interval-ms must be >= 0"))
         .action((v, o) => o.copy(commitIntervalMs = v))
