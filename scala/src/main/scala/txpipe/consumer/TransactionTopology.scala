@@ -3,11 +3,11 @@ package txpipe.consumer
 import java.time.Duration
 
 import org.apache.kafka.common.serialization.Serdes
-import org.apache.kafka.streams.kstream.{Consumed, KeyValueMapper, Named, Predicate, Produced, Repartitioned, ValueMapper}
+import org.apache.kafka.streams.kstream.{Consumed, KStream, KeyValueMapper, Named, Predicate, Produced, Repartitioned, ValueMapper}
 import org.apache.kafka.streams.processor.api.{FixedKeyProcessor, FixedKeyProcessorSupplier, Processor, ProcessorSupplier}
 import org.apache.kafka.streams.state.Stores
 import org.apache.kafka.streams.{KeyValue, StreamsBuilder, Topology}
-import txpipe.consumer.internal.{BatchLoggedIdStore, Decoded, DecodeProcessor, LineFlushStoreBuilder, ProtobufSerde, SchemaCheck, TotalsProcessor, TransactionDecoder}
+import txpipe.consumer.internal.{BatchLoggedIdStore, Decoded, DecodeProcessor, DecodingTotalsProcessor, LineFlushStoreBuilder, ProtobufSerde, SchemaCheck, TotalsProcessor, TransactionDecoder}
 import txpipe.v1.{AccountTotal, Transaction}
 
 /** The Kafka Streams topology: raw input bytes in, per-account totals and dead letters out. */
@@ -60,17 +60,48 @@ object TransactionTopology {
     builder.addStateStore(BatchLoggedIdStore.builder(SeenIdsStore, dedupeRetention))
     builder.addStateStore(new LineFlushStoreBuilder(LinesBarrier, lineSink))
 
-    // Bytes in: decoding happens in a processor so that no bad record can escape the DLQ.
-    val decoded = builder
-      .stream(inputTopic, Consumed.`with`(Serdes.ByteArray(), Serdes.ByteArray()).withName("input"))
-      .processValues(
-        new FixedKeyProcessorSupplier[Array[Byte], Array[Byte], Decoded] {
-          override def get(): FixedKeyProcessor[Array[Byte], Array[Byte], Decoded] =
-            new DecodeProcessor(decoder, counters, tagSource = repartition)
+    val input = builder.stream(inputTopic, Consumed.`with`(Serdes.ByteArray(), Serdes.ByteArray()).withName("input"))
+    if (repartition) repartitionedTotals(input, inputTopic, decoder, lineSink, dedupeRetention, counters)
+    else {
+      // The decoder lets through only records on their account's own partition, so this task owns
+      // every account it sees: no repartition, each record is read and committed once, and one
+      // node decodes, totals, and routes to the two sinks.
+      val out = input.process(
+        new ProcessorSupplier[Array[Byte], Array[Byte], AnyRef, AnyRef] {
+          override def get(): Processor[Array[Byte], Array[Byte], AnyRef, AnyRef] =
+            new DecodingTotalsProcessor(decoder, TotalsStore, SeenIdsStore, lineSink, dedupeRetention, counters, TotalsSink, DlqSink)
         },
-        Named.as("decode")
+        Named.as("totals"), TotalsStore, SeenIdsStore, LinesBarrier
       )
+      // The processor forwards each record to one sink by name, so each sees only its own type.
+      out.asInstanceOf[KStream[Array[Byte], Array[Byte]]]
+        .to(dlqTopic(inputTopic), Produced.`with`(Serdes.ByteArray(), Serdes.ByteArray()).withName(DlqSink))
+      out.asInstanceOf[KStream[String, AccountTotal]]
+        .to(totalsTopic(inputTopic), Produced.`with`(Serdes.String(), ProtobufSerde(AccountTotal)).withName(TotalsSink))
+    }
+    builder.build()
+  }
 
+  private val TotalsSink = "totals-sink"
+  private val DlqSink = "dlq-sink"
+
+  // Any key on any partition: decode, send the bad records to the DLQ, re-key the good ones by
+  // account through an internal topic, and total them on the other side.
+  private def repartitionedTotals(
+      input: KStream[Array[Byte], Array[Byte]],
+      inputTopic: String,
+      decoder: TransactionDecoder,
+      lineSink: LineSink,
+      dedupeRetention: Duration,
+      counters: Counters
+  ): Unit = {
+    val decoded = input.processValues(
+      new FixedKeyProcessorSupplier[Array[Byte], Array[Byte], Decoded] {
+        override def get(): FixedKeyProcessor[Array[Byte], Array[Byte], Decoded] =
+          new DecodeProcessor(decoder, counters, tagSource = true)
+      },
+      Named.as("decode")
+    )
     decoded
       .filter(new Predicate[Array[Byte], Decoded] {
         override def test(key: Array[Byte], d: Decoded): Boolean = d.isInstanceOf[Decoded.Rejected]
@@ -78,35 +109,20 @@ object TransactionTopology {
       .mapValues(new ValueMapper[Decoded, Array[Byte]] {
         override def apply(d: Decoded): Array[Byte] = d.asInstanceOf[Decoded.Rejected].original
       }, Named.as("original-value"))
-      .to(dlqTopic(inputTopic), Produced.`with`(Serdes.ByteArray(), Serdes.ByteArray()).withName("dlq-sink"))
-
-    val accepted = decoded
+      .to(dlqTopic(inputTopic), Produced.`with`(Serdes.ByteArray(), Serdes.ByteArray()).withName(DlqSink))
+    decoded
       .filter(new Predicate[Array[Byte], Decoded] {
         override def test(key: Array[Byte], d: Decoded): Boolean = d.isInstanceOf[Decoded.Accepted]
       }, Named.as("accepted"))
-
-    val totals =
-      if (repartition)
-        accepted
-          .map[String, Transaction](new KeyValueMapper[Array[Byte], Decoded, KeyValue[String, Transaction]] {
-            override def apply(key: Array[Byte], d: Decoded): KeyValue[String, Transaction] = {
-              val tx = d.asInstanceOf[Decoded.Accepted].transaction
-              KeyValue.pair(tx.accountNumber, tx)
-            }
-          }, Named.as("key-by-account"))
-          .repartition(Repartitioned.`with`(Serdes.String(), ProtobufSerde(Transaction)).withName(ByAccount))
-          .process(totalsSupplier[String](lineSink, dedupeRetention, counters), Named.as("totals"), TotalsStore, SeenIdsStore, LinesBarrier)
-      else
-        // The decoder let through only records on their account's own partition, so this task owns
-        // every account it sees: no repartition, each record is read and committed once.
-        accepted
-          .mapValues(new ValueMapper[Decoded, Transaction] {
-            override def apply(d: Decoded): Transaction = d.asInstanceOf[Decoded.Accepted].transaction
-          }, Named.as("transaction"))
-          .process(totalsSupplier[Array[Byte]](lineSink, dedupeRetention, counters), Named.as("totals"), TotalsStore, SeenIdsStore, LinesBarrier)
-
-    totals.to(totalsTopic(inputTopic), Produced.`with`(Serdes.String(), ProtobufSerde(AccountTotal)).withName("totals-sink"))
-    builder.build()
+      .map[String, Transaction](new KeyValueMapper[Array[Byte], Decoded, KeyValue[String, Transaction]] {
+        override def apply(key: Array[Byte], d: Decoded): KeyValue[String, Transaction] = {
+          val tx = d.asInstanceOf[Decoded.Accepted].transaction
+          KeyValue.pair(tx.accountNumber, tx)
+        }
+      }, Named.as("key-by-account"))
+      .repartition(Repartitioned.`with`(Serdes.String(), ProtobufSerde(Transaction)).withName(ByAccount))
+      .process(totalsSupplier[String](lineSink, dedupeRetention, counters), Named.as("totals"), TotalsStore, SeenIdsStore, LinesBarrier)
+      .to(totalsTopic(inputTopic), Produced.`with`(Serdes.String(), ProtobufSerde(AccountTotal)).withName(TotalsSink))
   }
 
   private def totalsSupplier[K](lineSink: LineSink, retention: Duration, counters: Counters): ProcessorSupplier[K, Transaction, String, AccountTotal] =

@@ -2,6 +2,7 @@ package txpipe.consumer.internal
 
 import java.nio.charset.StandardCharsets.UTF_8
 
+import org.apache.kafka.common.header.Headers
 import org.apache.kafka.common.header.internals.RecordHeaders
 import org.apache.kafka.streams.processor.api.{FixedKeyProcessor, FixedKeyProcessorContext, FixedKeyRecord}
 import org.slf4j.LoggerFactory
@@ -15,7 +16,6 @@ import txpipe.consumer.Counters
 final class DecodeProcessor(decoder: TransactionDecoder, counters: Counters = new Counters, tagSource: Boolean = false)
     extends FixedKeyProcessor[Array[Byte], Array[Byte], Decoded] {
 
-  private val log = LoggerFactory.getLogger(classOf[DecodeProcessor])
   private var context: FixedKeyProcessorContext[Array[Byte], Decoded] = _
 
   /** Keeps the context for forwarding. */
@@ -51,15 +51,27 @@ final class DecodeProcessor(decoder: TransactionDecoder, counters: Counters = ne
 
   private def rejected(record: FixedKeyRecord[Array[Byte], Array[Byte]], reason: String): FixedKeyRecord[Array[Byte], Decoded] = {
     val (topic, partition, offset) = source()
+    val headers = DecodeProcessor.deadLetter(record.headers, reason, topic, partition, offset, counters)
+    record.withValue[Decoded](Decoded.Rejected(record.value)).withHeaders(headers)
+  }
+}
+
+/** What a dead letter carries, shared by the processors that reject records. */
+object DecodeProcessor {
+
+  private val log = LoggerFactory.getLogger(classOf[DecodeProcessor])
+
+  /** Logs and counts a rejected record; returns a copy of its headers with the four dlq.* headers added. */
+  def deadLetter(original: Headers, reason: String, topic: String, partition: String, offset: String, counters: Counters): Headers = {
     val oneLineReason = reason.replaceAll("[\\r\\n]+", " ")
     val n = counters.rejected.incrementAndGet()
     log.warn(s"dead-lettering record topic=$topic partition=$partition offset=$offset reason=$oneLineReason (rejected so far: $n)")
     // A copy, so the input record's own headers object is never changed under Streams.
-    val headers = new RecordHeaders(record.headers.toArray)
+    val headers = new RecordHeaders(original.toArray)
     headers.add(DlqHeaders.Reason, oneLineReason.getBytes(UTF_8))
     headers.add(DlqHeaders.SourceTopic, topic.getBytes(UTF_8))
     headers.add(DlqHeaders.SourcePartition, partition.getBytes(UTF_8))
     headers.add(DlqHeaders.SourceOffset, offset.getBytes(UTF_8))
-    record.withValue[Decoded](Decoded.Rejected(record.value)).withHeaders(headers)
+    headers
   }
 }

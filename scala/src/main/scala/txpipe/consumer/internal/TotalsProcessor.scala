@@ -22,13 +22,16 @@ import txpipe.v1.{AccountTotal, Transaction}
   * exactly_once_v2 "counted" and "seen" are committed in the same transaction. A wall-clock
   * punctuator forgets ids older than `retention`; a copy arriving later than that is counted
   * again (ids are kept at least `retention`, at most `retention` + one punctuation interval).
+  *
+  * New totals go to every child, or only to `totalsChild` when the node has other children.
   */
 final class TotalsProcessor[K](
     storeName: String,
     lineSink: LineSink,
     seenStoreName: String,
     retention: Duration,
-    counters: Counters
+    counters: Counters,
+    totalsChild: Option[String] = None
 ) extends Processor[K, Transaction, String, AccountTotal] {
 
   private val log = LoggerFactory.getLogger(classOf[TotalsProcessor[_]])
@@ -76,7 +79,11 @@ final class TotalsProcessor[K](
     totals.put(account, updated)
     counters.counted.incrementAndGet()
     // Fresh headers: the input's headers describe the transaction, not the running total.
-    context.forward(new Record(account, updated, record.timestamp, new RecordHeaders()))
+    val out = new Record(account, updated, record.timestamp, new RecordHeaders())
+    totalsChild match {
+      case Some(child) => context.forward(out, child)
+      case None => context.forward(out)
+    }
     lineSink.write(s"($account, $total)")
   }
 
