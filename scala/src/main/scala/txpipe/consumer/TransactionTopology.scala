@@ -98,7 +98,7 @@ object TransactionTopology {
     val decoded = input.processValues(
       new FixedKeyProcessorSupplier[Array[Byte], Array[Byte], Decoded] {
         override def get(): FixedKeyProcessor[Array[Byte], Array[Byte], Decoded] =
-          new DecodeProcessor(decoder, counters, tagSource = true)
+          new DecodeProcessor(decoder, counters)
       },
       Named.as("decode")
     )

@@ -8,12 +8,12 @@ import org.apache.kafka.streams.processor.api.{FixedKeyProcessor, FixedKeyProces
 import org.slf4j.LoggerFactory
 import txpipe.consumer.Counters
 
-/** Decodes each input record; a bad one is logged and tagged with the dlq.* headers.
+/** Decodes each input record before a repartition; a bad one is logged and tagged with the dlq.* headers.
   *
-  * With `tagSource` a good one gets the txpipe.source.* headers, so that after a repartition by
-  * account the totals step can still name the input record (e.g. when it drops a duplicate).
+  * A good one gets the txpipe.source.* headers, so that after the repartition by account the
+  * totals step can still name the input record (e.g. when it drops a duplicate).
   */
-final class DecodeProcessor(decoder: TransactionDecoder, counters: Counters = new Counters, tagSource: Boolean = false)
+final class DecodeProcessor(decoder: TransactionDecoder, counters: Counters)
     extends FixedKeyProcessor[Array[Byte], Array[Byte], Decoded] {
 
   private var context: FixedKeyProcessorContext[Array[Byte], Decoded] = _
@@ -26,13 +26,10 @@ final class DecodeProcessor(decoder: TransactionDecoder, counters: Counters = ne
   override def process(record: FixedKeyRecord[Array[Byte], Array[Byte]]): Unit = {
     val meta = context.recordMetadata()
     decoder.decode(record.key, record.value, if (meta.isPresent) meta.get.partition else -1) match {
-      case Right(tx) => context.forward(accepted(record, tx))
+      case Right(tx) => context.forward(tagged(record, tx))
       case Left(reason) => context.forward(rejected(record, reason))
     }
   }
-
-  private def accepted(record: FixedKeyRecord[Array[Byte], Array[Byte]], tx: txpipe.v1.Transaction): FixedKeyRecord[Array[Byte], Decoded] =
-    if (tagSource) tagged(record, tx) else record.withValue[Decoded](Decoded.Accepted(tx))
 
   private def tagged(record: FixedKeyRecord[Array[Byte], Array[Byte]], tx: txpipe.v1.Transaction): FixedKeyRecord[Array[Byte], Decoded] = {
     val (topic, partition, offset) = source()
