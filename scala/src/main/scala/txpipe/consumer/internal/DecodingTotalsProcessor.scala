@@ -38,7 +38,7 @@ final class DecodingTotalsProcessor(
     val meta = context.recordMetadata()
     val partition = if (meta.isPresent) meta.get.partition else -1
     decoder.decode(record.key, record.value, partition) match {
-      case Right(tx) => totals.process(record.withValue(tx))
+      case Right(tx) => totals.add(tx, record.timestamp, record.headers)
       case Left(reason) =>
         val (topic, offset) = if (meta.isPresent) (meta.get.topic, meta.get.offset.toString) else ("unknown", "-1")
         val headers = DecodeProcessor.deadLetter(record.headers, reason, topic, partition.toString, offset, counters)

@@ -48,8 +48,10 @@ final class TotalsProcessor[K](
   }
 
   /** Drops a duplicate; otherwise updates the store, forwards the new AccountTotal and writes the line. */
-  override def process(record: Record[K, Transaction]): Unit = {
-    val tx = record.value
+  override def process(record: Record[K, Transaction]): Unit = add(record.value, record.timestamp, record.headers)
+
+  /** What process does, for a transaction another processor has already taken out of its record. */
+  def add(tx: Transaction, timestamp: Long, headers: Headers): Unit = {
     val account = tx.accountNumber
     val key = TotalsProcessor.seenKey(account, tx.transactionId)
     // One pass through the store layers: marks the id seen now, or returns when it was first seen.
@@ -57,7 +59,7 @@ final class TotalsProcessor[K](
     if (firstSeen != null) {
       val n = counters.duplicates.incrementAndGet()
       log.warn(
-        s"dropping duplicate transaction_id=${tx.transactionId} account=$account ${source(record.headers)} " +
+        s"dropping duplicate transaction_id=${tx.transactionId} account=$account ${source(headers)} " +
           s"first counted at ${Instant.ofEpochMilli(firstSeen)} (duplicates dropped so far: $n)"
       )
       return
@@ -79,7 +81,7 @@ final class TotalsProcessor[K](
     totals.put(account, updated)
     counters.counted.incrementAndGet()
     // Fresh headers: the input's headers describe the transaction, not the running total.
-    val out = new Record(account, updated, record.timestamp, new RecordHeaders())
+    val out = new Record(account, updated, timestamp, new RecordHeaders())
     totalsChild match {
       case Some(child) => context.forward(out, child)
       case None => context.forward(out)
