@@ -26,7 +26,10 @@ def producer(bootstrap: str, registry: str, topic: str, wl: Workload, workdir: P
     m = _SUMMARY.search(p.stdout_text())
     if not m or int(m["delivered"]) != wl.count:
         raise RuntimeError(f"producer did not deliver {wl.count}: {p.stdout_text()[-500:]}")
-    rps = wl.count / float(m["elapsed"])
+    elapsed = float(m["elapsed"])
+    if elapsed <= 0:
+        raise RuntimeError(f"producer reported elapsed={m['elapsed']}s for {wl.count} tx: too few to time")
+    rps = wl.count / elapsed
     return {
         "records": wl.count,
         "records_per_s": rps,

@@ -383,7 +383,7 @@ def summary(topic: str, stats: Stats, elapsed: float) -> str:
     rate = stats.delivered / elapsed if elapsed > 0 else 0.0
     line = (
         f"topic={topic} sent={stats.queued} delivered={stats.delivered} failed={stats.failed} "
-        f"rejected={stats.rejected} elapsed={elapsed:.2f}s rate={rate:,.0f} tx/s"
+        f"rejected={stats.rejected} elapsed={elapsed:.3f}s rate={rate:,.0f} tx/s"
     )
     if stats.first_error:
         line += f" first_error={stats.first_error!r}"
