@@ -33,6 +33,9 @@ final class DecodingTotalsProcessor(
     totals.init(context.asInstanceOf[ProcessorContext[String, AccountTotal]])
   }
 
+  /** Leaves the thread's commit group. */
+  override def close(): Unit = totals.close()
+
   /** Totals a valid transaction; sends anything else to the DLQ unchanged, with the reason in its headers. */
   override def process(record: Record[Array[Byte], Array[Byte]]): Unit = {
     val meta = context.recordMetadata()

@@ -18,8 +18,12 @@ import txpipe.consumer.LineSink
 final class LineFlushStore(storeName: String, sink: LineSink) extends StateStore with CachedStateStore[Array[Byte], Array[Byte]] {
   @volatile private var open = false
 
-  /** Called by Streams before each commit: writes out the buffered lines. */
-  override def flushCache(): Unit = sink.flush()
+  /** Called by Streams before each commit: flushes the caches of the thread's tasks (at the first
+    * task's turn, see ThreadCommitGroup), then writes out the buffered lines. */
+  override def flushCache(): Unit = {
+    ThreadCommitGroup.current.flushAll()
+    sink.flush()
+  }
   override def clearCache(): Unit = ()
   override def setFlushListener(listener: CacheFlushListener[Array[Byte], Array[Byte]], sendOldValues: Boolean): Boolean = false
 

@@ -38,14 +38,21 @@ final class TotalsProcessor[K](
   private var context: ProcessorContext[String, AccountTotal] = _
   private var totals: KeyValueStore[String, AccountTotal] = _
   private var seen: KeyValueStore[String, java.lang.Long] = _
+  private var commitGroup: ThreadCommitGroup = _
 
   /** Binds the processor to its task's context and stores, and schedules the expiry of old ids. */
   override def init(context: ProcessorContext[String, AccountTotal]): Unit = {
     this.context = context
     this.totals = context.getStateStore[KeyValueStore[String, AccountTotal]](storeName)
     this.seen = context.getStateStore[KeyValueStore[String, java.lang.Long]](seenStoreName)
+    // Both stores send their changes when their caches are flushed: see ThreadCommitGroup.
+    this.commitGroup = ThreadCommitGroup.current
+    commitGroup.join(totals, seen)
     context.schedule(TotalsProcessor.expiryInterval(retention), PunctuationType.WALL_CLOCK_TIME, now => expire(now))
   }
+
+  /** Leaves the thread's commit group. */
+  override def close(): Unit = if (commitGroup != null) commitGroup.leave(totals, seen)
 
   /** Drops a duplicate; otherwise updates the store, forwards the new AccountTotal and writes the line. */
   override def process(record: Record[K, Transaction]): Unit = add(record.value, record.timestamp, record.headers)
@@ -56,6 +63,7 @@ final class TotalsProcessor[K](
     val key = TotalsProcessor.seenKey(account, tx.transactionId)
     // One pass through the store layers: marks the id seen now, or returns when it was first seen.
     val firstSeen = seen.putIfAbsent(key, now())
+    commitGroup.wrote()
     if (firstSeen != null) {
       val n = counters.duplicates.incrementAndGet()
       log.warn(
