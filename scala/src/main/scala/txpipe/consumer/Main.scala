@@ -130,6 +130,11 @@ object Main {
     // Streams lingers 100 ms for bigger batches, but every exactly-once commit must first send and
     // await whatever is lingering, with processing stopped; 5 ms leaves little to wait for.
     p.put(StreamsConfig.producerPrefix(ProducerConfig.LINGER_MS_CONFIG), Int.box(5))
+    // The first commit's offsets wait for the producer to find the group coordinator, and the
+    // producer then sends them as a retry, after retry.backoff.ms: 100 ms by default, with
+    // processing stopped (a tenth of a 10,000-record drain). Later retries still back off
+    // exponentially, up to retry.backoff.max.ms (1 s).
+    p.put(StreamsConfig.producerPrefix(ProducerConfig.RETRY_BACKOFF_MS_CONFIG), Int.box(10))
     // Each poll hands a task hundreds of records at once, and each makes two records to send (its
     // total and its id's changelog entry): in 16 KiB batches that burst left as many small requests.
     // With 256 KiB a million drained faster in four runs of four side by side (8.5-11.7 s against

@@ -13,6 +13,7 @@ class OptionsSpec extends AnyFunSuite {
     val config = Main.streamsConfig(o, 6)
     assert(config.get(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG) == 1000L)
     assert(config.get("producer.linger.ms") == 5)
+    assert(config.get("producer.retry.backoff.ms") == 10)
     assert(config.get("consumer.max.poll.records") == 5000)
     assert(config.get(StreamsConfig.MAX_TASK_IDLE_MS_CONFIG) == -1L)
     assert(config.get("producer.batch.size") == 256 * 1024)
