@@ -82,6 +82,7 @@ def end_to_end_latency(bootstrap: str, topic: str, count: int, record_size: int,
     """EndToEndLatency: one record at a time, produce then consume it; whole-ms percentiles."""
     config = workdir / f"{name}.properties"
     # Same producer settings as ours except acks (given positionally); unknown keys are only warned about.
+    # EndToEndLatency then sets linger.ms=0 over the file's value: it sends one record and waits for it.
     config.write_text("".join(f"{k}={v}\n" for k, v in settings.items() if k != "acks"))
     cmd = kafka_tool_cmd("EndToEndLatency", "--bootstrap-server", bootstrap, "--topic", topic,
                          "--num-records", str(count), "--producer-acks", "all", "--record-size", str(record_size),

@@ -135,10 +135,22 @@ def table(r: dict) -> str:
             o = d["ours"]
             lines.append(f"| txpipe at {int(rate):,} tx/s | {_fmt(o['achieved_send_rate'])} | {_fmt(o['p50_ms'], 1)} | "
                          f"{_fmt(o['p95_ms'], 1)} | {_fmt(o['p99_ms'], 1)} | {_fmt(o['p999_ms'], 1)} |")
+            z = d.get("ours_linger0")
+            if z:
+                lines.append(f"| txpipe at {int(rate):,} tx/s, producer linger.ms=0 (as EndToEndLatency forces; not the target's run) | "
+                             f"{_fmt(z['achieved_send_rate'])} | {_fmt(z['p50_ms'], 1)} | "
+                             f"{_fmt(z['p95_ms'], 1)} | {_fmt(z['p99_ms'], 1)} | {_fmt(z['p999_ms'], 1)} |")
         lines += [f"| EndToEndLatency | (round trips) | {_fmt(j['p50_ms'], 0)} | n/a | {_fmt(j['p99_ms'], 0)} | {_fmt(j['p999_ms'], 0)} |", ""]
     if "growth" in r:
-        reps = r.get("params", {}).get("growth_reps", 1)
-        each = "one run each" if reps == 1 else f"median of {reps} runs each"
+        counts = sorted({row.get("producer_reps", 0) for row in r["growth"]["rows"]} - {0})
+        if not counts:  # results written before each row kept its own count
+            counts = [r.get("params", {}).get("growth_reps", 1)]
+        if counts == [1]:
+            each = "one run each"
+        elif len(counts) == 1:
+            each = f"median of {counts[0]} runs each"
+        else:
+            each = f"median of {' or '.join(map(str, counts))} runs each, the most for sizes under {100_000:,}"
         lines += [f"**Growth** ({each}; wall clock per transaction, peak RSS)", "",
                   "| transactions | accounts | producer µs/tx | producer µs/tx after start-up | consumer µs/tx | "
                   "consumer µs/tx after first record | producer RSS MiB | consumer RSS MiB |",

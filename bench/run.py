@@ -24,6 +24,8 @@ from bench.workload import workload
 from txpipe.class_archive import ClassArchive, usable
 
 STEPS = ("producer", "consumer", "latency", "growth")
+# Growth runs smaller than this take --growth-small-reps repetitions.
+SMALL_RUN = 100_000
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -43,6 +45,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--growth-sizes", default="10000,100000,1000000", help="sizes of the growth runs")
     ap.add_argument("--growth-accounts", default="20,100000", help="account counts of the growth runs (at --size)")
     ap.add_argument("--growth-reps", type=int, help="repetitions of each growth run (default: --reps); each figure is their median")
+    ap.add_argument("--growth-small-reps", type=int, default=7,
+                    help="repetitions of the growth runs under 100,000 transactions, if more than --growth-reps (default 7): "
+                         "a 10,000-record producer run lasts 40-90 ms, so a few ms of noise moves one run by a third")
     ap.add_argument("--smoke", action="store_true",
                     help="tiny and quick, for CI: --size 2000 --reps 1, short latency runs, growth 1000,2000 / 20,500")
     ap.add_argument("--bootstrap", help="use this running stack instead of starting one (development)")
@@ -52,6 +57,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.smoke:
         args.size, args.reps, args.latency_seconds, args.latency_warmup = 2000, 1, 2, 1
         args.e2e_records, args.growth_sizes, args.growth_accounts = 500, "1000,2000", "20,500"
+        args.growth_small_reps = 1
         args.rates = "1000,10000"
     if args.growth_reps is None:
         # A 10,000-record producer run lasts 40-80 ms: one run alone moved its time per
@@ -65,6 +71,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.growth_sizes = [int(s) for s in args.growth_sizes.split(",") if s]
     args.growth_accounts = [int(s) for s in args.growth_accounts.split(",") if s]
     return args
+
+
+def growth_reps(n: int, reps: int, small_reps: int) -> int:
+    """Repetitions of a growth run of n transactions: small runs take more, as noise moves them most."""
+    return max(reps, small_reps) if n < SMALL_RUN else reps
 
 
 def proc_timeout(n: int) -> float:
@@ -229,6 +240,19 @@ class Bench:
                 runs.append(ours.latency(self.bootstrap, self.registry, topic, rate, a.latency_seconds, a.latency_warmup,
                                          a.accounts, a.seed + r, self.work, topic, proc_timeout(int(rate * a.latency_seconds))))
             out[str(rate)] = {"ours": summarize(runs, {})}
+        # EndToEndLatency sets linger.ms=0 over whatever its config says (it sends one record and
+        # waits for it), so at the top rate ours runs once more with that setting too: how much of
+        # the difference is the producer's linger rather than the pipeline.
+        top = max(a.rates, default=None)
+        if top is not None:
+            runs = []
+            for r in range(a.reps):
+                topic = self.topic(f"lat{top}l0")
+                log(f"latency at {top} tx/s for {a.latency_seconds:.0f}s, producer linger.ms=0, rep {r + 1}/{a.reps}")
+                runs.append(ours.latency(self.bootstrap, self.registry, topic, top, a.latency_seconds, a.latency_warmup,
+                                         a.accounts, a.seed + r, self.work, topic, proc_timeout(int(top * a.latency_seconds)),
+                                         producer_extra=["-X", "linger.ms=0"]))
+            out[str(top)]["ours_linger0"] = summarize(runs, {"producer_extra": "linger.ms=0"})
         runs = []
         for r in range(a.reps):
             topic = self.topic("e2e")
@@ -247,12 +271,13 @@ class Bench:
         if a.size not in a.growth_sizes and a.accounts in a.growth_accounts:
             cases.append((a.size, a.accounts))
         for n, acc in sorted(set(cases)):
-            p = self.our_producer(n, acc, a.growth_reps, written_before=True)
+            reps = growth_reps(n, a.growth_reps, a.growth_small_reps)
+            p = self.our_producer(n, acc, reps, written_before=True)
             if (n, acc) == (a.size, a.accounts) and "consumer" in done:
                 c = done["consumer"]["ours_eos"]  # same runs, already measured
             else:
-                c = self.our_consumer(n, acc, "exactly_once_v2", a.growth_reps)
-            rows.append({"transactions": n, "accounts": acc,
+                c = self.our_consumer(n, acc, "exactly_once_v2", reps)
+            rows.append({"transactions": n, "accounts": acc, "producer_reps": p["reps"], "consumer_reps": c["reps"],
                          "producer_us_per_tx": p["us_per_tx"], "producer_peak_rss_mib": p["peak_rss_mib"],
                          "consumer_us_per_tx": c["us_per_tx"], "consumer_peak_rss_mib": c["peak_rss_mib"],
                          "consumer_steady_us_per_tx": 1e6 / c["steady_records_per_s"],

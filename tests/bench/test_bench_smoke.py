@@ -63,6 +63,7 @@ def test_bench_smoke_writes_every_figure(tmp_path: Path) -> None:
     assert set(lat["rates"]) == {"1000", "10000"}
     for rate, d in lat["rates"].items():
         _positive(f"latency.{rate}", _numbers(d["ours"], "p50_ms", "p95_ms", "p99_ms", "p999_ms", "received", "achieved_send_rate"))
+    _positive("latency.10000.ours_linger0", _numbers(lat["rates"]["10000"]["ours_linger0"], "p50_ms", "p99_ms", "received"))
     e2e = lat["end_to_end_latency"]
     _positive("latency.end_to_end_latency", _numbers(e2e, "avg_ms"))
     for key in ("p50_ms", "p99_ms", "p999_ms"):  # whole milliseconds: 0 is a real answer on a fast broker
@@ -73,10 +74,11 @@ def test_bench_smoke_writes_every_figure(tmp_path: Path) -> None:
     for row in rows:
         _positive(f"growth[{row['transactions']},{row['accounts']}]", _numbers(
             row, "producer_us_per_tx", "producer_steady_us_per_tx", "consumer_us_per_tx", "consumer_steady_us_per_tx",
-            "producer_peak_rss_mib", "consumer_peak_rss_mib"))
+            "producer_peak_rss_mib", "consumer_peak_rss_mib", "producer_reps", "consumer_reps"))
 
     assert r["targets"] and all(t["value"] is not None for t in r["targets"])
     table = (out / "README-table.md").read_text()
     assert "ProducerPerformance" in table and "ConsumerPerformance" in table and "EndToEndLatency" in table
+    assert "producer linger.ms=0" in table
     png = out / "bench-summary.png"
     assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
