@@ -228,31 +228,30 @@ class Bench:
                 "ratio_eos_own_figures": eos["steady_records_per_s"] / cp["records_per_s"]}
 
     # 3. latency ----------------------------------------------------------------------------
+    def our_latency(self, rate: int, producer_settings: dict[str, str] | None = None) -> dict:
+        """Our pipeline's latency at `rate`, the median of --reps runs, each on a new topic."""
+        a = self.args
+        shown = ", ".join(f"{k}={v}" for k, v in (producer_settings or {}).items())
+        extra = [arg for k, v in (producer_settings or {}).items() for arg in ("-X", f"{k}={v}")]
+        runs = []
+        for r in range(a.reps):
+            topic = self.topic(f"lat{rate}")
+            log(f"latency at {rate} tx/s for {a.latency_seconds:.0f}s{', producer ' + shown if shown else ''}, rep {r + 1}/{a.reps}")
+            runs.append(ours.latency(self.bootstrap, self.registry, topic, rate, a.latency_seconds, a.latency_warmup,
+                                     a.accounts, a.seed + r, self.work, topic, proc_timeout(int(rate * a.latency_seconds)),
+                                     producer_extra=extra))
+        return summarize(runs, {"producer_settings": shown} if shown else {})
+
     def latency_step(self) -> dict:
         a = self.args
         size = round(workload(a.size, a.accounts, a.seed).avg_record_bytes)
-        out = {}
-        for rate in a.rates:
-            runs = []
-            for r in range(a.reps):
-                topic = self.topic(f"lat{rate}")
-                log(f"latency at {rate} tx/s for {a.latency_seconds:.0f}s, rep {r + 1}/{a.reps}")
-                runs.append(ours.latency(self.bootstrap, self.registry, topic, rate, a.latency_seconds, a.latency_warmup,
-                                         a.accounts, a.seed + r, self.work, topic, proc_timeout(int(rate * a.latency_seconds))))
-            out[str(rate)] = {"ours": summarize(runs, {})}
+        out = {str(rate): {"ours": self.our_latency(rate)} for rate in a.rates}
         # EndToEndLatency sets linger.ms=0 over whatever its config says (it sends one record and
         # waits for it), so at the top rate ours runs once more with that setting too: how much of
         # the difference is the producer's linger rather than the pipeline.
-        top = max(a.rates, default=None)
-        if top is not None:
-            runs = []
-            for r in range(a.reps):
-                topic = self.topic(f"lat{top}l0")
-                log(f"latency at {top} tx/s for {a.latency_seconds:.0f}s, producer linger.ms=0, rep {r + 1}/{a.reps}")
-                runs.append(ours.latency(self.bootstrap, self.registry, topic, top, a.latency_seconds, a.latency_warmup,
-                                         a.accounts, a.seed + r, self.work, topic, proc_timeout(int(top * a.latency_seconds)),
-                                         producer_extra=["-X", "linger.ms=0"]))
-            out[str(top)]["ours_linger0"] = summarize(runs, {"producer_extra": "linger.ms=0"})
+        if a.rates:
+            top = max(a.rates)
+            out[str(top)]["ours_linger0"] = self.our_latency(top, {"linger.ms": "0"})
         runs = []
         for r in range(a.reps):
             topic = self.topic("e2e")
