@@ -10,7 +10,7 @@ import time
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
-from confluent_kafka.admin import AdminClient, ConfigResource
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 
 from txpipe import verify
 from txpipe.consumer_process import ConsumerProcess
@@ -66,6 +66,7 @@ def test_resent_input_is_dropped_after_restoring_from_the_changelog(stack, topic
         first.wait_for_totals(truth["totals"], timeout=180)
     finally:
         assert first.stop() in (0, 143)
+    assert "earlier version" not in first.stderr_text()
 
     # The seen ids now exist only in the changelog, a few batches rather than one record per id.
     changelog = f"{group}-counted-transaction-ids-changelog"
@@ -91,3 +92,23 @@ def test_resent_input_is_dropped_after_restoring_from_the_changelog(stack, topic
     assert [line for line in second.lines if line.startswith("(")] == []
     from_topic = verify.read_totals_topic(stack.bootstrap_servers, f"{topic}-totals", truth["totals"])
     assert {a: t.transaction_count for a, t in from_topic.items()} == truth["counts"]
+
+
+def test_the_id_changelog_of_an_earlier_version_is_named_at_start(stack, topic, tmp_path):
+    group = f"g-{topic}"
+    old = f"{group}-seen-transaction-ids-changelog"
+    admin = AdminClient({"bootstrap.servers": stack.bootstrap_servers})
+    for future in admin.create_topics([NewTopic(topic, 6, 1), NewTopic(old, 6, 1)]).values():
+        future.result(timeout=30)
+    consumer = ConsumerProcess(stack.bootstrap_servers, stack.schema_registry_url, topic, group,
+                               extra_args=["--state-dir", str(tmp_path / "state")], log_dir=tmp_path / "logs").start()
+    try:
+        deadline = time.monotonic() + 60
+        while "earlier version" not in consumer.stderr_text():
+            assert time.monotonic() < deadline, "no warning about the old id changelog within 60 s:\n" + consumer.stderr_text()[-2000:]
+            assert consumer.alive(), consumer.stderr_text()[-2000:]
+            time.sleep(0.2)
+    finally:
+        assert consumer.stop() in (0, 143)
+    warning = next(line for line in consumer.stderr_text().splitlines() if "earlier version" in line)
+    assert "WARN" in warning and f"--delete --topic {old}" in warning, warning

@@ -22,6 +22,9 @@ object TransactionTopology {
   /** Name of the store of counted (account, transaction_id)s, for dropping re-sent copies; its changelog holds them in batches. */
   val SeenIdsStore = "counted-transaction-ids"
 
+  /** Changelog topics of stores that earlier versions kept and this one no longer reads, for a group. */
+  def retiredChangelogs(group: String): Seq[String] = Seq(s"$group-seen-transaction-ids-changelog")
+
   /** Name of the internal topic that brings all of an account's transactions to one task (with --repartition). */
   val ByAccount = "by-account"
 

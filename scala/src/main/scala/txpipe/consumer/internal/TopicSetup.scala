@@ -53,6 +53,15 @@ final class TopicSetup(admin: Admin, partitions: Int, replicationFactor: Short) 
     if (found) partitions else None
   }
 
+  /** Which of `names` exist; empty if the brokers do not answer by the deadline (one attempt, nothing waits on it). */
+  def existing(names: Seq[String], deadlineNanos: Long): Seq[String] =
+    try {
+      val all = admin.listTopics().names().get(callTimeoutMs(deadlineNanos), TimeUnit.MILLISECONDS)
+      names.filter(all.contains)
+    } catch {
+      case _: ExecutionException | _: TimeoutException => Seq.empty
+    }
+
   // No single broker call may carry the wait past the deadline the user gave.
   private def callTimeoutMs(deadlineNanos: Long): Long =
     math.max(100L, math.min(CallTimeoutMs, TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime())))
