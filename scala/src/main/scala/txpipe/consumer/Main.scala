@@ -4,6 +4,8 @@ import java.time.Duration
 import java.util.Properties
 import java.util.concurrent.{CountDownLatch, Executors, TimeUnit}
 
+import scala.jdk.CollectionConverters._
+
 import org.apache.kafka.clients.admin.{Admin, AdminClientConfig}
 import org.apache.kafka.clients.consumer.ConsumerConfig
 import org.apache.kafka.clients.producer.ProducerConfig
@@ -15,7 +17,7 @@ import org.apache.kafka.streams.errors.{
 }
 import org.apache.kafka.streams.{CloseOptions, KafkaStreams, StreamsConfig}
 import org.slf4j.LoggerFactory
-import txpipe.consumer.internal.{BoundedRocksDb, ThreadReplacement, TopicSetup}
+import txpipe.consumer.internal.{BatchLoggedIdStore, BoundedRocksDb, ThreadReplacement, TopicSetup}
 
 /** Entry point: totals transactions from a Kafka topic until stopped. */
 object Main {
@@ -174,6 +176,24 @@ object Main {
     p
   }
 
+  // Streams sets a changelog's configuration only when it creates the topic, so a changed
+  // --dedupe-retention would not reach the ids already kept: set it before Streams starts.
+  private def alignIdChangelog(setup: TopicSetup, options: Options, deadlineNanos: Long): Unit = {
+    val changelog = TransactionTopology.changelogTopic(options.group, TransactionTopology.SeenIdsStore)
+    val wanted = BatchLoggedIdStore.changelogConfig(options.dedupeRetention).asScala.toMap
+    try
+      setup.align(changelog, wanted, deadlineNanos).foreach { case (key, (was, now)) =>
+        log.info(s"set $key of $changelog to $now (was $was), for --dedupe-retention ${options.dedupeRetention}")
+      }
+    catch {
+      case e: Exception =>
+        log.warn(s"could not check the configuration of $changelog against --dedupe-retention ${options.dedupeRetention} ($e); " +
+          s"it keeps what it had. To set it by hand: kafka-configs.sh --bootstrap-server ${options.bootstrapServers} " +
+          s"--alter --entity-type topics --entity-name $changelog --add-config " +
+          wanted.map { case (k, v) => s"$k=$v" }.mkString(","))
+    }
+  }
+
   // The input topic's partition count once the output topics exist and the input topic does.
   private def prepareTopics(options: Options, deadlineNanos: Long): Option[Int] = {
     val props = new Properties()
@@ -191,6 +211,9 @@ object Main {
         val partitions = setup.awaitTopic(options.topic, deadlineNanos)
         if (partitions.isEmpty)
           log.error(s"input topic ${options.topic} did not appear on ${options.bootstrapServers} within ${options.topicWaitSeconds}s; giving up")
+        // Streams sets a changelog's configuration only when it creates the topic, so a changed
+        // --dedupe-retention would not reach the ids already kept; set it before Streams starts.
+        if (partitions.nonEmpty) alignIdChangelog(setup, options, deadlineNanos)
         // An upgrade starts the id store empty: say so while the old changelog is still there.
         if (partitions.nonEmpty) setup.existing(TransactionTopology.retiredChangelogs(options.group), deadlineNanos).foreach { old =>
           log.warn(s"topic $old holds the ids counted by an earlier version of this consumer, and this version " +

@@ -22,8 +22,11 @@ object TransactionTopology {
   /** Name of the store of counted (account, transaction_id)s, for dropping re-sent copies; its changelog holds them in batches. */
   val SeenIdsStore = "counted-transaction-ids"
 
+  /** The changelog topic Kafka Streams keeps for `store` of `group`. */
+  def changelogTopic(group: String, store: String): String = s"$group-$store-changelog"
+
   /** Changelog topics of stores that earlier versions kept and this one no longer reads, for a group. */
-  def retiredChangelogs(group: String): Seq[String] = Seq(s"$group-seen-transaction-ids-changelog")
+  def retiredChangelogs(group: String): Seq[String] = Seq(changelogTopic(group, "seen-transaction-ids"))
 
   /** Name of the internal topic that brings all of an account's transactions to one task (with --repartition). */
   val ByAccount = "by-account"

@@ -4,9 +4,9 @@ import java.util.concurrent.{ExecutionException, TimeUnit, TimeoutException}
 
 import scala.jdk.CollectionConverters._
 
-import org.apache.kafka.clients.admin.{Admin, NewTopic}
-import org.apache.kafka.common.config.TopicConfig
-import org.apache.kafka.common.errors.TopicExistsException
+import org.apache.kafka.clients.admin.{Admin, AlterConfigOp, ConfigEntry, NewTopic}
+import org.apache.kafka.common.config.{ConfigResource, TopicConfig}
+import org.apache.kafka.common.errors.{TopicExistsException, UnknownTopicOrPartitionException}
 import org.slf4j.LoggerFactory
 
 /** Creates the output topics and waits for the input topic before Streams starts. */
@@ -61,6 +61,27 @@ final class TopicSetup(admin: Admin, partitions: Int, replicationFactor: Short) 
     } catch {
       case _: ExecutionException | _: TimeoutException => Seq.empty
     }
+
+  /** Sets those of `wanted` that differ on an existing `topic`; returns each changed key with its
+    * old and new value. A missing topic is left for Streams to create with `wanted`. */
+  def align(topic: String, wanted: Map[String, String], deadlineNanos: Long): Map[String, (String, String)] = {
+    val resource = new ConfigResource(ConfigResource.Type.TOPIC, topic)
+    val current =
+      try admin.describeConfigs(java.util.List.of(resource)).all().get(callTimeoutMs(deadlineNanos), TimeUnit.MILLISECONDS).get(resource)
+      catch { case e: ExecutionException if e.getCause.isInstanceOf[UnknownTopicOrPartitionException] => return Map.empty }
+    val changed = wanted.collect {
+      case (key, value) if Option(current.get(key)).map(_.value) != Some(value) =>
+        key -> (Option(current.get(key)).map(_.value).getOrElse("unset"), value)
+    }
+    if (changed.nonEmpty) {
+      val ops = changed.map { case (key, (_, value)) =>
+        new AlterConfigOp(new ConfigEntry(key, value), AlterConfigOp.OpType.SET): AlterConfigOp
+      }
+      admin.incrementalAlterConfigs(java.util.Map.of(resource, ops.toList.asJava)).all()
+        .get(callTimeoutMs(deadlineNanos), TimeUnit.MILLISECONDS)
+    }
+    changed
+  }
 
   // No single broker call may carry the wait past the deadline the user gave.
   private def callTimeoutMs(deadlineNanos: Long): Long =
