@@ -211,15 +211,15 @@ object Main {
         val partitions = setup.awaitTopic(options.topic, deadlineNanos)
         if (partitions.isEmpty)
           log.error(s"input topic ${options.topic} did not appear on ${options.bootstrapServers} within ${options.topicWaitSeconds}s; giving up")
-        // Streams sets a changelog's configuration only when it creates the topic, so a changed
-        // --dedupe-retention would not reach the ids already kept; set it before Streams starts.
-        if (partitions.nonEmpty) alignIdChangelog(setup, options, deadlineNanos)
-        // An upgrade starts the id store empty: say so while the old changelog is still there.
-        if (partitions.nonEmpty) setup.existing(TransactionTopology.retiredChangelogs(options.group), deadlineNanos).foreach { old =>
-          log.warn(s"topic $old holds the ids counted by an earlier version of this consumer, and this version " +
-            s"does not read it: a transaction counted before the upgrade and sent again now is counted again. " +
-            s"Drain the input before upgrading; then delete the topic (kafka-topics.sh --bootstrap-server " +
-            s"${options.bootstrapServers} --delete --topic $old)")
+        if (partitions.nonEmpty) {
+          alignIdChangelog(setup, options, deadlineNanos)
+          // An upgrade starts the id store empty: say so while the old changelog is still there.
+          setup.existing(TransactionTopology.retiredChangelogs(options.group), deadlineNanos).foreach { old =>
+            log.warn(s"topic $old holds the ids counted by an earlier version of this consumer, and this version " +
+              s"does not read it: a transaction counted before the upgrade and sent again now is counted again. " +
+              s"Drain the input before upgrading; then delete the topic (kafka-topics.sh --bootstrap-server " +
+              s"${options.bootstrapServers} --delete --topic $old)")
+          }
         }
         partitions
       }

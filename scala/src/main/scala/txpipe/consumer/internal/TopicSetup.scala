@@ -69,9 +69,9 @@ final class TopicSetup(admin: Admin, partitions: Int, replicationFactor: Short) 
     val current =
       try admin.describeConfigs(java.util.List.of(resource)).all().get(callTimeoutMs(deadlineNanos), TimeUnit.MILLISECONDS).get(resource)
       catch { case e: ExecutionException if e.getCause.isInstanceOf[UnknownTopicOrPartitionException] => return Map.empty }
-    val changed = wanted.collect {
-      case (key, value) if Option(current.get(key)).map(_.value) != Some(value) =>
-        key -> (Option(current.get(key)).map(_.value).getOrElse("unset"), value)
+    val changed = wanted.flatMap { case (key, value) =>
+      val was = Option(current.get(key)).map(_.value)
+      if (was.contains(value)) None else Some(key -> (was.getOrElse("unset"), value))
     }
     if (changed.nonEmpty) {
       val ops = changed.map { case (key, (_, value)) =>
