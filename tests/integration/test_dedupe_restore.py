@@ -94,37 +94,14 @@ def test_resent_input_is_dropped_after_restoring_from_the_changelog(stack, topic
     assert {a: t.transaction_count for a, t in from_topic.items()} == truth["counts"]
 
 
-def test_the_id_changelog_of_an_earlier_version_is_named_at_start(stack, topic, tmp_path):
-    group = f"g-{topic}"
-    old = f"{group}-seen-transaction-ids-changelog"
+
+def started_once(stack, topic: str, group: str, tmp_path, topics: list[NewTopic], *args: str) -> str:
+    """Creates ``topics``, runs a consumer of ``group`` on ``topic`` until Streams is RUNNING, stops it; its stderr."""
     admin = AdminClient({"bootstrap.servers": stack.bootstrap_servers})
-    for future in admin.create_topics([NewTopic(topic, 6, 1), NewTopic(old, 6, 1)]).values():
+    for future in admin.create_topics(topics).values():
         future.result(timeout=30)
     consumer = ConsumerProcess(stack.bootstrap_servers, stack.schema_registry_url, topic, group,
-                               extra_args=["--state-dir", str(tmp_path / "state")], log_dir=tmp_path / "logs").start()
-    try:
-        deadline = time.monotonic() + 60
-        while "earlier version" not in consumer.stderr_text():
-            assert time.monotonic() < deadline, "no warning about the old id changelog within 60 s:\n" + consumer.stderr_text()[-2000:]
-            assert consumer.alive(), consumer.stderr_text()[-2000:]
-            time.sleep(0.2)
-    finally:
-        assert consumer.stop() in (0, 143)
-    warning = next(line for line in consumer.stderr_text().splitlines() if "earlier version" in line)
-    assert "WARN" in warning and f"--delete --topic {old}" in warning, warning
-
-
-def test_a_changed_dedupe_retention_reaches_the_existing_id_changelog(stack, topic, tmp_path):
-    group = f"g-{topic}"
-    changelog = f"{group}-counted-transaction-ids-changelog"
-    admin = AdminClient({"bootstrap.servers": stack.bootstrap_servers})
-    # As an earlier run with --dedupe-retention 7d left it.
-    week = {"cleanup.policy": "delete", "retention.ms": str((7 * 24 + 1) * 3600_000), "segment.ms": "152100000"}
-    for future in admin.create_topics([NewTopic(topic, 6, 1), NewTopic(changelog, 6, 1, config=week)]).values():
-        future.result(timeout=30)
-    consumer = ConsumerProcess(stack.bootstrap_servers, stack.schema_registry_url, topic, group,
-                               extra_args=["--state-dir", str(tmp_path / "state"), "--dedupe-retention", "2h"],
-                               log_dir=tmp_path / "logs").start()
+                               extra_args=["--state-dir", str(tmp_path / "state"), *args], log_dir=tmp_path / "logs").start()
     try:
         deadline = time.monotonic() + 60
         while "-> RUNNING" not in consumer.stderr_text():
@@ -133,7 +110,27 @@ def test_a_changed_dedupe_retention_reaches_the_existing_id_changelog(stack, top
             time.sleep(0.2)
     finally:
         assert consumer.stop() in (0, 143)
+    return consumer.stderr_text()
+
+
+def test_the_id_changelog_of_an_earlier_version_is_named_at_start(stack, topic, tmp_path):
+    group = f"g-{topic}"
+    old = f"{group}-seen-transaction-ids-changelog"
+    log = started_once(stack, topic, group, tmp_path, [NewTopic(topic, 6, 1), NewTopic(old, 6, 1)])
+    warnings = [line for line in log.splitlines() if "earlier version" in line]
+    assert len(warnings) == 1, log[-2000:]
+    assert "WARN" in warnings[0] and f"--delete --topic {old}" in warnings[0], warnings[0]
+
+
+def test_a_changed_dedupe_retention_reaches_the_existing_id_changelog(stack, topic, tmp_path):
+    group = f"g-{topic}"
+    changelog = f"{group}-counted-transaction-ids-changelog"
+    # As an earlier run with --dedupe-retention 7d left it.
+    week = {"cleanup.policy": "delete", "retention.ms": str((7 * 24 + 1) * 3600_000), "segment.ms": "152100000"}
+    log = started_once(stack, topic, group, tmp_path, [NewTopic(topic, 6, 1), NewTopic(changelog, 6, 1, config=week)],
+                       "--dedupe-retention", "2h")
+    admin = AdminClient({"bootstrap.servers": stack.bootstrap_servers})
     config = list(admin.describe_configs([ConfigResource("topic", changelog)]).values())[0].result()
     # Two hours plus the hour's margin; segments a quarter of that, but at least an hour.
     assert (config["retention.ms"].value, config["segment.ms"].value) == ("10800000", "3600000")
-    assert f"set retention.ms of {changelog} to 10800000 (was 608400000)" in consumer.stderr_text()
+    assert f"set retention.ms of {changelog} to 10800000 (was 608400000)" in log
