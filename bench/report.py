@@ -132,14 +132,11 @@ def table(r: dict) -> str:
             "|---|---:|---:|---:|---:|---:|",
         ]
         for rate, d in lat["rates"].items():
-            o = d["ours"]
-            lines.append(f"| txpipe at {int(rate):,} tx/s | {_fmt(o['achieved_send_rate'])} | {_fmt(o['p50_ms'], 1)} | "
-                         f"{_fmt(o['p95_ms'], 1)} | {_fmt(o['p99_ms'], 1)} | {_fmt(o['p999_ms'], 1)} |")
-            z = d.get("ours_linger0")
-            if z:
-                lines.append(f"| txpipe at {int(rate):,} tx/s, producer linger.ms=0 (as EndToEndLatency forces; not the target's run) | "
-                             f"{_fmt(z['achieved_send_rate'])} | {_fmt(z['p50_ms'], 1)} | "
-                             f"{_fmt(z['p95_ms'], 1)} | {_fmt(z['p99_ms'], 1)} | {_fmt(z['p999_ms'], 1)} |")
+            for key, note in (("ours", ""), ("ours_linger0", ", producer linger.ms=0 (as EndToEndLatency forces; not the target's run)")):
+                if d.get(key):
+                    o = d[key]
+                    lines.append(f"| txpipe at {int(rate):,} tx/s{note} | {_fmt(o['achieved_send_rate'])} | {_fmt(o['p50_ms'], 1)} | "
+                                 f"{_fmt(o['p95_ms'], 1)} | {_fmt(o['p99_ms'], 1)} | {_fmt(o['p999_ms'], 1)} |")
         lines += [f"| EndToEndLatency | (round trips) | {_fmt(j['p50_ms'], 0)} | n/a | {_fmt(j['p99_ms'], 0)} | {_fmt(j['p999_ms'], 0)} |", ""]
     if "growth" in r:
         counts = sorted({row.get("producer_reps", 0) for row in r["growth"]["rows"]} - {0})
