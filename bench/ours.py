@@ -212,3 +212,71 @@ def latency(bootstrap: str, registry: str, topic: str, rate: int, seconds: float
         "max_ms": lat[-1] if lat else 0.0,
         "consumer_peak_rss_mib": cons.peak_rss / MIB,
     }
+
+
+def consumer_bursts(bootstrap: str, registry: str, topic: str, warmup: Workload, bursts: list[Workload],
+                    workdir: Path, name: str, timeout: float) -> list[float]:
+    """One consumer kept running (exactly_once_v2) while our producer sends `warmup`, then each of
+    `bursts` in turn; for each burst, the seconds from its first logged line to its last.
+
+    The drains of the growth step start a new JVM for every size, so their small sizes carry the
+    JIT's warm-up; a service that is already running does not. Each burst is sent only after the
+    one before has been logged in full, and the producer runs while the consumer works, as it
+    would in service. At the end every account's last line must equal the sum of its totals over
+    all the workloads sent.
+    """
+    from array import array
+    from decimal import Decimal
+
+    from confluent_kafka.admin import AdminClient
+
+    from txpipe.producer import ensure_topic
+
+    ensure_topic(AdminClient({"bootstrap.servers": bootstrap}), topic, 6, 1)
+    cmd = consumer_command(bootstrap, registry, topic, f"bench-{name}-{time.time_ns()}", workdir / f"{name}-state",
+                           "exactly_once_v2")
+    cons = Proc(cmd, workdir / f"{name}.consumer.out", workdir / f"{name}.consumer.err", stdout_pipe=True).start()
+    stamps = array("d")
+    last: dict[bytes, bytes] = {}
+
+    def reader() -> None:
+        clock, stamp = time.monotonic, stamps.append
+        for raw in cons.popen.stdout:
+            stamp(clock())
+            last[raw[1:raw.find(b",")]] = raw
+
+    t = threading.Thread(target=reader, daemon=True)
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # as in latency(): a collection here would delay the stamps
+    t.start()
+    expected: dict[str, Decimal] = {}
+    spans = []
+    try:
+        wait_running(cons, 120)
+        for i, wl in enumerate([warmup, *bursts]):
+            first = len(stamps)
+            producer(bootstrap, registry, topic, wl, workdir, f"{name}-{i}", timeout)
+            for acc, total in wl.final_totals.items():
+                expected[acc] = expected.get(acc, Decimal(0)) + Decimal(total)
+            deadline = time.monotonic() + timeout
+            while len(stamps) < first + wl.count:
+                if cons.popen.poll() is not None:
+                    raise RuntimeError(f"{name}: consumer exited with {cons.popen.returncode}; see {cons.stderr_path}")
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{name}: {len(stamps) - first} of {wl.count} lines of burst {i} after {timeout:.0f}s")
+                time.sleep(0.01)
+            if i:
+                spans.append(stamps[first + wl.count - 1] - stamps[first])
+        time.sleep(0.5)  # a line beyond the ones sent would show up here
+        if len(stamps) != sum(w.count for w in (warmup, *bursts)):
+            raise RuntimeError(f"{name}: {len(stamps)} lines for {sum(w.count for w in (warmup, *bursts))} transactions")
+    finally:
+        cons.stop()
+        t.join(5)
+        if gc_was_enabled:
+            gc.enable()
+    for acc, total in expected.items():
+        m = _LINE.match(last.get(acc.encode(), b"").rstrip(b"\n"))
+        if not m or Decimal(m["total"].decode()) != total:
+            raise RuntimeError(f"{name}: {acc} last logged {last.get(acc.encode())!r}, expected total {total}")
+    return spans

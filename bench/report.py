@@ -68,6 +68,13 @@ def marginal(r: dict) -> dict[str, list[tuple[int, int, float]]]:
     return out
 
 
+def running(r: dict) -> list[tuple[int, float]]:
+    """(burst size, µs per transaction) of the consumer kept running, smallest burst first."""
+    rows = _get(r, "growth", "rows") or []
+    return sorted((x["transactions"], x["consumer_running_us_per_tx"]) for x in rows
+                  if x.get("consumer_running_us_per_tx") and x["accounts"] == _get(r, "params", "accounts"))
+
+
 def _fmt(v, digits=0) -> str:
     if v is None:
         return "n/a"
@@ -176,6 +183,14 @@ def table(r: dict) -> str:
                 for side in ("producer", "consumer"))
             lines += [f"Marginal µs per transaction (difference of wall clocks between sizes, so without the fixed "
                       f"start-up; informative, not a target): {described}.", ""]
+        kept = running(r)
+        if kept:
+            change = kept[-1][1] / kept[0][1] - 1
+            lines += [f"A consumer kept running (after {r['params'].get('running_warmup', 0):,} unmeasured transactions), "
+                      f"first line to last of each burst our producer sent it meanwhile: "
+                      + ", ".join(f"{_fmt(us, 1)} µs/tx for {n:,}" for n, us in kept)
+                      + f" ({kept[0][0]:,} -> {kept[-1][0]:,}: {change:+.0%}; informative: the target's figure is the "
+                        f"drain by a new process above).", ""]
     if r.get("targets"):
         lines += ["**Targets**", "", "| target | goal | measured | met |", "|---|---|---:|:---:|"]
         for t in r["targets"]:
@@ -277,6 +292,10 @@ def plots(r: dict, out: Path) -> list[Path]:
                 label="producer µs/tx after start-up")
         ax.plot(xs, [x["consumer_us_per_tx"] for x in by_n], "s-", color="#1b9e77", label="consumer µs/tx (wall)")
         ax.plot(xs, [x["consumer_steady_us_per_tx"] for x in by_n], "s--", color="#1b9e77", alpha=0.5, label="consumer µs/tx after first record")
+        kept = [x for x in by_n if x.get("consumer_running_us_per_tx")]
+        if kept:
+            ax.plot([x["transactions"] for x in kept], [x["consumer_running_us_per_tx"] for x in kept], "D-.", color="#7570b3",
+                    label="consumer kept running, µs/tx of a burst")
         ax.set_xscale("log")
         ax.set_xticks(xs, [f"{x:,}" for x in xs])
         ax.minorticks_off()

@@ -48,6 +48,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--growth-small-reps", type=int, default=7,
                     help="repetitions of the growth runs under 100,000 transactions, if more than --growth-reps (default 7): "
                          "a 10,000-record producer run lasts 40-90 ms, so a few ms of noise moves one run by a third")
+    ap.add_argument("--running-warmup", type=int, default=200_000,
+                    help="transactions a consumer kept running takes, unmeasured, before the growth step's bursts (default 200,000)")
     ap.add_argument("--smoke", action="store_true",
                     help="tiny and quick, for CI: --size 2000 --reps 1, short latency runs, growth 1000,2000 / 20,500")
     ap.add_argument("--bootstrap", help="use this running stack instead of starting one (development)")
@@ -57,7 +59,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.smoke:
         args.size, args.reps, args.latency_seconds, args.latency_warmup = 2000, 1, 2, 1
         args.e2e_records, args.growth_sizes, args.growth_accounts = 500, "1000,2000", "20,500"
-        args.growth_small_reps = 1
+        args.growth_small_reps, args.running_warmup = 1, 500
         args.rates = "1000,10000"
     if args.growth_reps is None:
         # A 10,000-record producer run lasts 40-80 ms: one run alone moved its time per
@@ -283,7 +285,29 @@ class Bench:
                          # The producer's own clock starts at its first send, after imports, topic and registry
                          # set-up, on a topic written before (see our_producer_once).
                          "producer_steady_us_per_tx": 1e6 / p["records_per_s"]})
+        running = self.running_consumer()
+        for row in rows:
+            if row["accounts"] == a.accounts and row["transactions"] in running:
+                row["consumer_running_us_per_tx"] = running[row["transactions"]]
         return {"rows": rows}
+
+    def running_consumer(self) -> dict[int, float]:
+        """Median µs per transaction of bursts of each growth size, sent to one consumer kept running.
+
+        Bursts take turns by size within each repetition, so a slow spell of the machine falls on all
+        sizes; seeds differ, as the consumer would drop a transaction id it has counted before.
+        """
+        a = self.args
+        sizes = sorted(set(a.growth_sizes))
+        reps = {n: growth_reps(n, a.growth_reps, a.growth_small_reps) for n in sizes}
+        bursts = [workload(n, a.accounts, a.seed + 1000 + i)
+                  for i, (r, n) in enumerate((r, n) for r in range(max(reps.values())) for n in sizes if r < reps[n])]
+        warmup = workload(a.running_warmup, a.accounts, a.seed + 999)
+        log(f"a consumer kept running: {warmup.count} tx unmeasured, then bursts of {', '.join(f'{n:,}' for n in sizes)}"
+            f" ({len(bursts)} in all)")
+        spans = ours.consumer_bursts(self.bootstrap, self.registry, self.topic("running"), warmup, bursts, self.work,
+                                     "running", proc_timeout(max(sizes)))
+        return {n: median([s / wl.count * 1e6 for s, wl in zip(spans, bursts) if wl.count == n]) for n in sizes}
 
 
 def summarize(runs: list[dict], extra: dict) -> dict:

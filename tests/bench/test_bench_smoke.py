@@ -76,9 +76,13 @@ def test_bench_smoke_writes_every_figure(tmp_path: Path) -> None:
             row, "producer_us_per_tx", "producer_steady_us_per_tx", "consumer_us_per_tx", "consumer_steady_us_per_tx",
             "producer_peak_rss_mib", "consumer_peak_rss_mib", "producer_reps", "consumer_reps"))
 
+    kept = [row for row in rows if row["accounts"] == r["params"]["accounts"]]
+    _positive("growth, consumer kept running", {f"{row['transactions']}": row.get("consumer_running_us_per_tx") for row in kept})
+
     assert r["targets"] and all(t["value"] is not None for t in r["targets"])
     table = (out / "README-table.md").read_text()
     assert "ProducerPerformance" in table and "ConsumerPerformance" in table and "EndToEndLatency" in table
     assert "producer linger.ms=0" in table
+    assert "A consumer kept running" in table
     png = out / "bench-summary.png"
     assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
