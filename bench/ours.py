@@ -251,6 +251,7 @@ def consumer_bursts(bootstrap: str, registry: str, topic: str, warmup: Workload,
     t.start()
     expected: dict[str, Decimal] = {}
     spans = []
+    sent = warmup.count + sum(wl.count for wl in bursts)
     try:
         wait_running(cons, 120)
         for i, wl in enumerate([warmup, *bursts]):
@@ -268,8 +269,8 @@ def consumer_bursts(bootstrap: str, registry: str, topic: str, warmup: Workload,
             if i:
                 spans.append(stamps[first + wl.count - 1] - stamps[first])
         time.sleep(0.5)  # a line beyond the ones sent would show up here
-        if len(stamps) != sum(w.count for w in (warmup, *bursts)):
-            raise RuntimeError(f"{name}: {len(stamps)} lines for {sum(w.count for w in (warmup, *bursts))} transactions")
+        if len(stamps) != sent:
+            raise RuntimeError(f"{name}: {len(stamps)} lines for {sent} transactions")
     finally:
         cons.stop()
         t.join(5)

@@ -300,8 +300,8 @@ class Bench:
         a = self.args
         sizes = sorted(set(a.growth_sizes))
         reps = {n: growth_reps(n, a.growth_reps, a.growth_small_reps) for n in sizes}
-        bursts = [workload(n, a.accounts, a.seed + 1000 + i)
-                  for i, (r, n) in enumerate((r, n) for r in range(max(reps.values())) for n in sizes if r < reps[n])]
+        order = [n for r in range(max(reps.values())) for n in sizes if r < reps[n]]
+        bursts = [workload(n, a.accounts, a.seed + 1000 + i) for i, n in enumerate(order)]
         warmup = workload(a.running_warmup, a.accounts, a.seed + 999)
         log(f"a consumer kept running: {warmup.count} tx unmeasured, then bursts of {', '.join(f'{n:,}' for n in sizes)}"
             f" ({len(bursts)} in all)")
