@@ -6,6 +6,8 @@ import gc
 import re
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from bench.common import CONSUMER_JAR, MIB, PY, Proc, java, log, run
@@ -132,6 +134,34 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[i]
 
 
+@contextmanager
+def live_consumer(cmd: list[str], workdir: Path, name: str, on_line: Callable[[bytes], None]) -> Iterator[Proc]:
+    """A consumer started with `cmd` whose stdout lines each go to `on_line` from a reader thread as they
+    arrive; entered once Streams is RUNNING, stopped on exit.
+
+    This process's garbage collector is off meanwhile: one collection would stop the reader for tens
+    of milliseconds and charge that to the pipeline. What the callers keep of the lines holds no cycles.
+    """
+    cons = Proc(cmd, workdir / f"{name}.consumer.out", workdir / f"{name}.consumer.err", stdout_pipe=True).start()
+
+    def reader() -> None:
+        for raw in cons.popen.stdout:
+            on_line(raw)
+
+    t = threading.Thread(target=reader, daemon=True)
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    t.start()
+    try:
+        wait_running(cons, 120)
+        yield cons
+    finally:
+        cons.stop()
+        t.join(5)
+        if gc_was_enabled:
+            gc.enable()
+
+
 def latency(bootstrap: str, registry: str, topic: str, rate: int, seconds: float, warmup_s: float, accounts: int,
             seed: int, workdir: Path, name: str, timeout: float, extra: list[str] | None = None,
             jvm: list[str] | None = None, producer_extra: list[str] | None = None) -> dict:
@@ -149,28 +179,14 @@ def latency(bootstrap: str, registry: str, topic: str, rate: int, seconds: float
     ensure_topic(AdminClient({"bootstrap.servers": bootstrap}), topic, 6, 1)
     group = f"bench-{name}-{time.time_ns()}"
     cmd = consumer_command(bootstrap, registry, topic, group, workdir / f"{name}-state", "exactly_once_v2", extra, jvm)
-    cons = Proc(cmd, workdir / f"{name}.consumer.out", workdir / f"{name}.consumer.err", stdout_pipe=True).start()
     arrivals: list[tuple[float, bytes]] = []
-
-    def reader() -> None:
-        clock = time.time
-        for raw in cons.popen.stdout:
-            arrivals.append((clock(), raw))
-
-    t = threading.Thread(target=reader, daemon=True)
-    # The reader stamps each line as it arrives; a collection of this process's heap would stop it for
-    # tens of milliseconds and charge that to the pipeline. What the reader appends holds no cycles.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    t.start()
     count = int(rate * (seconds + warmup_s))
     warmup = int(rate * warmup_s)
     sends_path = workdir / f"{name}.sends"
-    try:
-        wait_running(cons, 120)
-        prod = run([PY, "-m", "bench.latency_producer", "-b", bootstrap, "-s", registry, "-t", topic,
-                    "-n", str(count), "-a", str(accounts), "--seed", str(seed), "-r", str(rate), "--out", str(sends_path), *(producer_extra or [])],
-                   workdir, f"{name}.producer", timeout)
+    with live_consumer(cmd, workdir, name, lambda raw, clock=time.time: arrivals.append((clock(), raw))) as cons:
+        run([PY, "-m", "bench.latency_producer", "-b", bootstrap, "-s", registry, "-t", topic,
+             "-n", str(count), "-a", str(accounts), "--seed", str(seed), "-r", str(rate), "--out", str(sends_path), *(producer_extra or [])],
+            workdir, f"{name}.producer", timeout)
         from array import array
 
         sends = array("d")
@@ -183,11 +199,6 @@ def latency(bootstrap: str, registry: str, topic: str, rate: int, seconds: float
         deadline = time.monotonic() + 60
         while len(arrivals) < count and time.monotonic() < deadline and cons.popen.poll() is None:
             time.sleep(0.1)
-    finally:
-        cons.stop()
-        t.join(5)
-        if gc_was_enabled:
-            gc.enable()
     got: dict[int, float] = {}
     for ts, raw in arrivals:
         m = _LINE.match(raw.rstrip(b"\n"))
@@ -235,25 +246,17 @@ def consumer_bursts(bootstrap: str, registry: str, topic: str, warmup: Workload,
     ensure_topic(AdminClient({"bootstrap.servers": bootstrap}), topic, 6, 1)
     cmd = consumer_command(bootstrap, registry, topic, f"bench-{name}-{time.time_ns()}", workdir / f"{name}-state",
                            "exactly_once_v2")
-    cons = Proc(cmd, workdir / f"{name}.consumer.out", workdir / f"{name}.consumer.err", stdout_pipe=True).start()
     stamps = array("d")
     last: dict[bytes, bytes] = {}
 
-    def reader() -> None:
-        clock, stamp = time.monotonic, stamps.append
-        for raw in cons.popen.stdout:
-            stamp(clock())
-            last[raw[1:raw.find(b",")]] = raw
+    def on_line(raw: bytes, stamp=stamps.append, clock=time.monotonic) -> None:
+        stamp(clock())
+        last[raw[1:raw.find(b",")]] = raw
 
-    t = threading.Thread(target=reader, daemon=True)
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # as in latency(): a collection here would delay the stamps
-    t.start()
     expected: dict[str, Decimal] = {}
     spans = []
     sent = warmup.count + sum(wl.count for wl in bursts)
-    try:
-        wait_running(cons, 120)
+    with live_consumer(cmd, workdir, name, on_line) as cons:
         for i, wl in enumerate([warmup, *bursts]):
             first = len(stamps)
             producer(bootstrap, registry, topic, wl, workdir, f"{name}-{i}", timeout)
@@ -271,11 +274,6 @@ def consumer_bursts(bootstrap: str, registry: str, topic: str, warmup: Workload,
         time.sleep(0.5)  # a line beyond the ones sent would show up here
         if len(stamps) != sent:
             raise RuntimeError(f"{name}: {len(stamps)} lines for {sent} transactions")
-    finally:
-        cons.stop()
-        t.join(5)
-        if gc_was_enabled:
-            gc.enable()
     for acc, total in expected.items():
         m = _LINE.match(last.get(acc.encode(), b"").rstrip(b"\n"))
         if not m or Decimal(m["total"].decode()) != total:

@@ -20,6 +20,11 @@ pytestmark = pytest.mark.integration
 N = 3000
 
 
+def id_changelog(group: str) -> str:
+    """The changelog topic of the consumer's counted-transaction-ids store."""
+    return f"{group}-counted-transaction-ids-changelog"
+
+
 def produce(stack, topic: str, *extra: str) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "txpipe.producer", "-b", stack.bootstrap_servers, "-s", stack.schema_registry_url,
@@ -69,7 +74,7 @@ def test_resent_input_is_dropped_after_restoring_from_the_changelog(stack, topic
     assert "earlier version" not in first.stderr_text()
 
     # The seen ids now exist only in the changelog, a few batches rather than one record per id.
-    changelog = f"{group}-counted-transaction-ids-changelog"
+    changelog = id_changelog(group)
     records = changelog_records(stack.bootstrap_servers, changelog)
     assert 0 < records < N // 10, records
     admin = AdminClient({"bootstrap.servers": stack.bootstrap_servers})
@@ -92,7 +97,6 @@ def test_resent_input_is_dropped_after_restoring_from_the_changelog(stack, topic
     assert [line for line in second.lines if line.startswith("(")] == []
     from_topic = verify.read_totals_topic(stack.bootstrap_servers, f"{topic}-totals", truth["totals"])
     assert {a: t.transaction_count for a, t in from_topic.items()} == truth["counts"]
-
 
 
 def started_once(stack, topic: str, group: str, tmp_path, topics: list[NewTopic], *args: str) -> str:
@@ -124,7 +128,7 @@ def test_the_id_changelog_of_an_earlier_version_is_named_at_start(stack, topic, 
 
 def test_a_changed_dedupe_retention_reaches_the_existing_id_changelog(stack, topic, tmp_path):
     group = f"g-{topic}"
-    changelog = f"{group}-counted-transaction-ids-changelog"
+    changelog = id_changelog(group)
     # As an earlier run with --dedupe-retention 7d left it.
     week = {"cleanup.policy": "delete", "retention.ms": str((7 * 24 + 1) * 3600_000), "segment.ms": "152100000"}
     log = started_once(stack, topic, group, tmp_path, [NewTopic(topic, 6, 1), NewTopic(changelog, 6, 1, config=week)],

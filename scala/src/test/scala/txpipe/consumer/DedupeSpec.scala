@@ -74,9 +74,10 @@ class DedupeSpec extends AnyFunSuite {
       f.send("ACC-2", 2.0, "y")
       f.send("ACC-1", 1.0, "x") // a duplicate: nothing new to log
       val produced = f.driver.producedTopicNames().asScala
-      assert(produced.contains(s"txpipe-dedupe-test-${TransactionTopology.TotalsStore}-changelog"))
+      assert(produced.contains(TransactionTopology.changelogTopic("txpipe-dedupe-test", TransactionTopology.TotalsStore)))
       val changelog = f.driver.createOutputTopic(
-        s"txpipe-dedupe-test-${TransactionTopology.SeenIdsStore}-changelog", new ByteArrayDeserializer, new ByteArrayDeserializer)
+        TransactionTopology.changelogTopic("txpipe-dedupe-test", TransactionTopology.SeenIdsStore),
+        new ByteArrayDeserializer, new ByteArrayDeserializer)
       val logged = mutable.ArrayBuffer.empty[String]
       changelog.readRecordsToList().asScala.foreach { r =>
         IdBatch.foreach(r.value, "test record") { (key, value) =>
