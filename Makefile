@@ -16,12 +16,20 @@ TXPIPE_FAULT_TX ?= 20000
 export TXPIPE_FAULT_TX
 FAULT_TX ?= 100000
 
-.PHONY: help setup demo test test-python test-scala test-faults stack-up stack-down stack-status consumer-jar proto clean
+# The soak tests (tests/soak). `make test` runs them short (their defaults); `make test-soak` at the
+# issue's size; `make test-soak-long` for an hour, writing its figures and plot to docs/soak/.
+SOAK_SECONDS ?= 660
+SOAK_PRELOAD ?= 3000000
+SOAK_PRELOAD_RETENTION ?= 600
+
+.PHONY: help setup demo test test-python test-scala test-faults test-soak test-soak-long stack-up stack-down stack-status consumer-jar proto clean
 
 help:
 	@echo "make demo         run the pipeline end to end on a local Kafka (ARGS='--keep -n 5000' to pass options)"
 	@echo "make test         run every test (fault scenarios at TXPIPE_FAULT_TX=$(TXPIPE_FAULT_TX) transactions)"
 	@echo "make test-faults  run only the fault scenarios, at FAULT_TX=$(FAULT_TX) transactions each"
+	@echo "make test-soak    the consumer for $(SOAK_SECONDS)s at a steady rate, and a store of $(SOAK_PRELOAD) ids forgotten under load"
+	@echo "make test-soak-long  the same for an hour; figures and plot into docs/soak/"
 	@echo "make setup        install and build everything the two above need"
 	@echo "make stack-up     start the local Kafka + schema registry and leave them running"
 	@echo "make stack-down   stop them"
@@ -61,6 +69,15 @@ test-python: $(VENV)/.installed proto
 
 test-faults: $(VENV)/.installed proto stack-install consumer-jar
 	TXPIPE_FAULT_TX=$(FAULT_TX) $(PY) -m pytest -m faults -s tests/faults $(PYTEST_ARGS)
+
+test-soak: $(VENV)/.installed proto stack-install consumer-jar
+	TXPIPE_SOAK_SECONDS=$(SOAK_SECONDS) TXPIPE_SOAK_PRELOAD=$(SOAK_PRELOAD) TXPIPE_SOAK_PRELOAD_RETENTION=$(SOAK_PRELOAD_RETENTION) \
+	  TXPIPE_SOAK_REPORT=$(or $(SOAK_REPORT),soak-results.json) $(PY) -m pytest -m soak -s tests/soak $(PYTEST_ARGS)
+
+test-soak-long: $(VENV)/.installed proto stack-install consumer-jar
+	rm -f docs/soak/results.json
+	$(MAKE) --no-print-directory test-soak SOAK_SECONDS=3600 SOAK_REPORT=docs/soak/results.json
+	$(PY) -m tests.soak.plot docs/soak/results.json docs/soak/soak.png
 
 test-scala:
 	cd scala && ../bin/sbt test </dev/null

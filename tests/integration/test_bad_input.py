@@ -66,10 +66,12 @@ def test_bad_records_go_to_the_dlq_once_and_totals_stay_exact(stack, topic, tmp_
         ("empty account_number", None, framed(_tx("", 3.0, "empty-acc"))),
         ("key differs from account_number", b"ACC-0002", framed(_tx("ACC-0003", 4.0, "key-mismatch"))),
         ("random bytes near the size limit", None, os.urandom(NEAR_LIMIT)),
+        # Well formed, but far over the consumer's record and field limits.
+        ("a transaction near the size limit", b"ACC-0004",
+         framed(_tx("ACC-0004", 7.25, "big", reference="R" * (NEAR_LIMIT - 200)))),
+        ("a transaction_reference over its limit", b"ACC-0004", framed(_tx("ACC-0004", 1.0, "long-ref", reference="R" * 513))),
     ]
-    big_valid = _tx("ACC-0004", 7.25, "big-valid", reference="R" * (NEAR_LIMIT - 200))
     valid = list(generator.generate(300, 10, 77))
-    valid.insert(150, big_valid)
 
     consumer = ConsumerProcess(stack.bootstrap_servers, stack.schema_registry_url, topic, f"g-{topic}",
                                extra_args=["--state-dir", str(tmp_path / "state")], log_dir=tmp_path / "logs").start()

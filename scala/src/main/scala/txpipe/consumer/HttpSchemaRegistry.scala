@@ -42,6 +42,8 @@ final class HttpSchemaRegistry(
     if (cached != null) cached
     else {
       val fetched = fetchUntilAnswered(id)
+      // Records naming ever new ids (a hostile or broken producer) must not grow it for months.
+      if (cache.size >= HttpSchemaRegistry.MaxCachedIds) cache.clear()
       cache.put(id, fetched)
       fetched
     }
@@ -111,6 +113,7 @@ final class HttpSchemaRegistry(
 }
 
 private object HttpSchemaRegistry {
+  private val MaxCachedIds = 10000
   private sealed trait Outcome
   private final case class Answered(result: Option[RegisteredSchema]) extends Outcome
   private final case class Unavailable(reason: String) extends Outcome

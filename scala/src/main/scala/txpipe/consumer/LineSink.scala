@@ -3,9 +3,6 @@ package txpipe.consumer
 /** Where the "(account, total)" lines go. */
 trait LineSink {
 
-  /** Takes one line (without its newline). */
+  /** Takes one line (without its newline); the line is out of this process when it returns. */
   def write(line: String): Unit
-
-  /** Returns once every line taken so far is out of this process (called before each commit). */
-  def flush(): Unit = ()
 }

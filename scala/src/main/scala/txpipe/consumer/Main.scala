@@ -15,9 +15,12 @@ import org.apache.kafka.streams.errors.{
   LogAndFailProcessingExceptionHandler,
   StreamsUncaughtExceptionHandler
 }
+import org.apache.kafka.streams.processor.UsePartitionTimeOnInvalidTimestamp
 import org.apache.kafka.streams.{CloseOptions, KafkaStreams, StreamsConfig}
 import org.slf4j.LoggerFactory
-import txpipe.consumer.internal.{BatchLoggedIdStore, BoundedRocksDb, ThreadReplacement, TopicSetup}
+import txpipe.consumer.lifecycle.{ThreadReplacement, TopicSetup}
+import txpipe.consumer.output.DeadLetters
+import txpipe.consumer.storage.{BoundedRocksDb, SeenIds}
 
 /** Entry point: totals transactions from a Kafka topic until stopped. */
 object Main {
@@ -42,25 +45,24 @@ object Main {
   /** Prepares topics, then runs Streams until it fails or the process is told to stop. */
   def run(options: Options): Int = {
     val deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(options.topicWaitSeconds.toLong)
-    val inputPartitions = prepareTopics(options, deadline) match {
-      case Some(n) => n
+    val prepared = prepareTopics(options, deadline) match {
+      case Some(p) => p
       case None => return 1
     }
-    val partitioning =
-      if (options.repartition) Partitioning.Repartition else Partitioning.KeyedByAccount(inputPartitions)
-    log.info(partitioning match {
-      case Partitioning.Repartition => s"re-partitioning ${options.topic} by account through an internal topic"
-      case Partitioning.KeyedByAccount(n) =>
-        s"totalling each of the $n partitions of ${options.topic} where it lands; records not keyed by account_number " +
-          "on its murmur2 partition go to the DLQ (--repartition accepts them)"
-    })
+    val inputPartitions = prepared.inputPartitions
+    log.info(s"totalling each of the $inputPartitions partitions of ${options.topic} where it lands; records not keyed by " +
+      "account_number on its murmur2 partition go to the DLQ")
 
+    val config = streamsConfig(options, inputPartitions)
+    val dlqMaxRecordBytes = DeadLetters.maxRecordBytes(producerMaxRequestSize(config), prepared.dlqMaxMessageBytes)
     val registry = new HttpSchemaRegistry(options.schemaRegistry)
     val counters = new Counters
     val topology = TransactionTopology.createTopology(
-      options.topic, registry, partitioning, dedupeRetention = options.dedupeRetention, counters = counters)
-    val streams = new KafkaStreams(topology, streamsConfig(options, inputPartitions))
-    log.info(s"dropping re-sent transactions on (account_number, transaction_id), ids kept for ${options.dedupeRetention}")
+      options.topic, registry, inputPartitions, dedupeRetention = options.dedupeRetention, counters = counters,
+      dlqMaxRecordBytes = dlqMaxRecordBytes)
+    val streams = new KafkaStreams(topology, config)
+    log.info(s"dropping re-sent transactions on (account_number, transaction_id), ids kept for ${options.dedupeRetention}; " +
+      s"dead letters over $dlqMaxRecordBytes bytes are replaced by a marker")
     // The counts since this process started, every CountsLogEverySeconds while they change.
     val countsLogger = Executors.newSingleThreadScheduledExecutor { (r: Runnable) =>
       val t = new Thread(r, "txpipe-counts"); t.setDaemon(true); t
@@ -99,7 +101,6 @@ object Main {
       // Leaving the group hands this instance's partitions over at once, not after session.timeout.ms.
       val leave = CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP).withTimeout(CloseTimeout)
       if (!streams.close(leave)) log.warn(s"Kafka Streams did not close within $CloseTimeout")
-      StdoutLines.flush()
       log.info(s"counts at shutdown: ${counters.summary}")
       stopped.countDown()
     }, "txpipe-shutdown"))
@@ -109,7 +110,6 @@ object Main {
     if (!shutdownHookRunning) {
       registry.close()
       streams.close(CloseTimeout)
-      StdoutLines.flush()
       log.info(s"counts at exit: ${counters.summary}")
     }
     countsLogger.shutdownNow()
@@ -142,7 +142,7 @@ object Main {
     // With 256 KiB a million drained faster in four runs of four side by side (8.5-11.7 s against
     // 9.1-14.5), with 6-18% less CPU here and 35-46% less in the broker. Every partition being written holds one
     // open batch from the producer's 32 MiB buffer, so the size shrinks for wide topics: the at most
-    // five partitions written per input partition (totals, two changelogs, DLQ, repartition) take
+    // four partitions written per input partition (totals, two changelogs, DLQ) take
     // no more than half of it.
     p.put(StreamsConfig.producerPrefix(ProducerConfig.BATCH_SIZE_CONFIG), Int.box(producerBatchBytes(inputPartitions)))
     // Streams polls at most 1000 records at a time, and poll() was about 6% of the stream thread
@@ -170,6 +170,9 @@ object Main {
     // A record that cannot be written must stop the app; skipping it would silently lose money.
     p.put(StreamsConfig.PRODUCTION_EXCEPTION_HANDLER_CLASS_CONFIG, classOf[DefaultProductionExceptionHandler])
     p.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, classOf[LogAndFailProcessingExceptionHandler])
+    // A record with no valid timestamp (a producer may write -1) would stop the stream thread
+    // with Streams' default extractor, on every restart: it is totalled at its partition's time.
+    p.put(StreamsConfig.DEFAULT_TIMESTAMP_EXTRACTOR_CLASS_CONFIG, classOf[UsePartitionTimeOnInvalidTimestamp])
     // A new group must total the topic from its first record, not from whatever arrives next.
     p.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest")
     options.config.foreach { case (k, v) => p.put(k, v) }
@@ -180,7 +183,7 @@ object Main {
   // --dedupe-retention would not reach the ids already kept: set it before Streams starts.
   private def alignIdChangelog(setup: TopicSetup, options: Options, deadlineNanos: Long): Unit = {
     val changelog = TransactionTopology.changelogTopic(options.group, TransactionTopology.SeenIdsStore)
-    val wanted = BatchLoggedIdStore.changelogConfig(options.dedupeRetention).asScala.toMap
+    val wanted = SeenIds.changelogConfig(options.dedupeRetention).asScala.toMap
     try
       setup.align(changelog, wanted, deadlineNanos).foreach { case (key, (was, now)) =>
         log.info(s"set $key of $changelog to $now (was $was), for --dedupe-retention ${options.dedupeRetention}")
@@ -194,8 +197,17 @@ object Main {
     }
   }
 
-  // The input topic's partition count once the output topics exist and the input topic does.
-  private def prepareTopics(options: Options, deadlineNanos: Long): Option[Int] = {
+  /** The producer's max.request.size in `config` (Streams' producer prefix first, then the plain key, then Kafka's default). */
+  def producerMaxRequestSize(config: Properties): Int =
+    Option(config.get(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG)))
+      .orElse(Option(config.get(ProducerConfig.MAX_REQUEST_SIZE_CONFIG)))
+      .map(_.toString.trim.toInt)
+      .getOrElse(1024 * 1024)
+
+  private final case class Prepared(inputPartitions: Int, dlqMaxMessageBytes: Option[Int])
+
+  // What the topology needs to know once the output topics exist and the input topic does.
+  private def prepareTopics(options: Options, deadlineNanos: Long): Option[Prepared] = {
     val props = new Properties()
     props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, options.bootstrapServers)
     props.put(AdminClientConfig.CLIENT_ID_CONFIG, s"${options.group}-setup")
@@ -221,7 +233,7 @@ object Main {
               s"${options.bootstrapServers} --delete --topic $old)")
           }
         }
-        partitions
+        partitions.map(n => Prepared(n, setup.maxMessageBytes(dlq, deadlineNanos)))
       }
     } finally admin.close(Duration.ofSeconds(5))
   }

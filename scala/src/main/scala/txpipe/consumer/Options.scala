@@ -18,7 +18,6 @@ final case class Options(
     replicationFactor: Short = 1,
     topicWaitSeconds: Int = 300,
     dedupeRetention: Duration = Options.DefaultDedupeRetention,
-    repartition: Boolean = false,
     config: Vector[(String, String)] = Vector.empty
 )
 
@@ -97,11 +96,6 @@ object Options {
         .validate(v => if (parseDuration(v).isDefined) success else failure(s"--dedupe-retention: not a positive duration: $v (e.g. 7d, 12h, 30m, PT1H)"))
         .action((v, o) => o.copy(dedupeRetention = parseDuration(v).get))
         .text("how long counted transaction ids are remembered to drop re-sent copies (default 7d)"),
-      opt[Unit]("repartition")
-        .action((_, o) => o.copy(repartition = true))
-        .text("accept records with any key on any partition by re-partitioning them by account through an " +
-          "internal topic (slower); by default records must be keyed by account_number and partitioned by " +
-          "murmur2 (Kafka's default partitioner), and others go to the DLQ"),
       opt[String]('X', "config").unbounded().valueName("KEY=VALUE")
         .validate(v => if (v.indexOf('=') > 0) success else failure(s"--config expects KEY=VALUE, got $v"))
         .action { (v, o) =>

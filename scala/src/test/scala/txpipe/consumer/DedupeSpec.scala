@@ -10,7 +10,10 @@ import scala.jdk.CollectionConverters._
 import org.apache.kafka.common.serialization.{ByteArrayDeserializer, ByteArraySerializer}
 import org.apache.kafka.streams.{StreamsConfig, TopologyTestDriver}
 import org.scalatest.funsuite.AnyFunSuite
-import txpipe.consumer.internal.{DlqHeaders, IdBatch, TotalsProcessor}
+import org.apache.kafka.common.utils.Bytes
+import txpipe.consumer.output.DlqHeaders
+import txpipe.consumer.storage.SeenIdStore
+import txpipe.consumer.totals.TotalsProcessor
 import txpipe.v1.AccountTotal
 
 /** Re-sent transactions (same account and transaction_id) are counted once, within the retention. */
@@ -25,7 +28,7 @@ class DedupeSpec extends AnyFunSuite {
     val dlq = driver.createOutputTopic(TransactionTopology.dlqTopic(Topic), new ByteArrayDeserializer, new ByteArrayDeserializer)
     def send(account: String, amount: Double, id: String): Unit =
       input.pipeInput(account.getBytes(UTF_8), TestFrames.frame(1, TestFrames.transaction(account, amount, id).toByteArray))
-    def seenStore = driver.getKeyValueStore[String, java.lang.Long](TransactionTopology.SeenIdsStore)
+    def seenStore = driver.getKeyValueStore[Bytes, Array[Byte]](TransactionTopology.SeenIdsStore)
   }
 
   private def withDriver(retention: Duration)(body: Fixture => Unit): Unit = {
@@ -37,7 +40,7 @@ class DedupeSpec extends AnyFunSuite {
     props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, Options.ExactlyOnceV2)
     TempDirs.withTempDir("txpipe-dedupe") { dir =>
       props.put(StreamsConfig.STATE_DIR_CONFIG, dir.toString)
-      val topology = TransactionTopology.createTopology(Topic, registry, Partitioning.KeyedByAccount(1), line => lines += line, retention, counters)
+      val topology = TransactionTopology.createTopology(Topic, registry, 1, line => lines += line, retention, counters)
       val driver = new TopologyTestDriver(topology, props)
       try body(new Fixture(driver, lines, counters))
       finally driver.close()
@@ -68,8 +71,9 @@ class DedupeSpec extends AnyFunSuite {
     }
   }
 
-  test("the seen-ids store is changelogged like the totals, its ids in batches") {
+  test("the seen-ids store is changelogged like the totals: each new id with its first-seen time") {
     withDriver(Duration.ofDays(7)) { f =>
+      val start = System.currentTimeMillis()
       f.send("ACC-1", 1.0, "x")
       f.send("ACC-2", 2.0, "y")
       f.send("ACC-1", 1.0, "x") // a duplicate: nothing new to log
@@ -78,14 +82,9 @@ class DedupeSpec extends AnyFunSuite {
       val changelog = f.driver.createOutputTopic(
         TransactionTopology.changelogTopic("txpipe-dedupe-test", TransactionTopology.SeenIdsStore),
         new ByteArrayDeserializer, new ByteArrayDeserializer)
-      val logged = mutable.ArrayBuffer.empty[String]
-      changelog.readRecordsToList().asScala.foreach { r =>
-        IdBatch.foreach(r.value, "test record") { (key, value) =>
-          assert(value.length == 8)
-          logged += new String(key, UTF_8)
-        }
-      }
-      assert(logged.toVector == Vector(TotalsProcessor.seenKey("ACC-1", "x"), TotalsProcessor.seenKey("ACC-2", "y")))
+      val logged = changelog.readRecordsToList().asScala.toVector
+      assert(logged.map(r => Bytes.wrap(r.key)) == Vector(TotalsProcessor.seenKey("ACC-1", "x"), TotalsProcessor.seenKey("ACC-2", "y")))
+      assert(logged.forall(r => r.value.length == 8 && math.abs(SeenIdStore.timeOf(r.value) - start) < 60000))
     }
   }
 
@@ -95,12 +94,24 @@ class DedupeSpec extends AnyFunSuite {
       f.driver.advanceWallClockTime(Duration.ofMinutes(30))
       f.send("ACC-1", 1.0, "x") // within the retention: dropped
       assert(f.lines.toVector == Vector("(ACC-1, 1.00)"))
-      assert(f.seenStore.get(TotalsProcessor.seenKey("ACC-1", "x")) != null)
-      f.driver.advanceWallClockTime(Duration.ofMinutes(31 + TotalsProcessor.expiryInterval(Duration.ofHours(1)).toMinutes.toInt))
-      assert(f.seenStore.get(TotalsProcessor.seenKey("ACC-1", "x")) == null)
-      assert(f.counters.expiredIds.get == 1)
+      f.driver.advanceWallClockTime(Duration.ofMinutes(31))
       f.send("ACC-1", 1.0, "x") // past the retention: a new transaction as far as the consumer can tell
       assert(f.lines.toVector == Vector("(ACC-1, 1.00)", "(ACC-1, 2.00)"))
+      assert(f.counters.duplicates.get == 1)
+    }
+  }
+
+  test("the store forgets whole segments once they are past the retention") {
+    withDriver(Duration.ofHours(1)) { f =>
+      for (i <- 1 to 50) f.send("ACC-1", 1.0, s"old-$i")
+      assert(f.seenStore.get(TotalsProcessor.seenKey("ACC-1", "old-1")) != null)
+      // Two retentions later a new id opens a new segment, and the old one goes whole.
+      f.driver.advanceWallClockTime(Duration.ofHours(2))
+      f.send("ACC-1", 1.0, "new")
+      assert(f.seenStore.get(TotalsProcessor.seenKey("ACC-1", "old-1")) == null)
+      assert(f.seenStore.get(TotalsProcessor.seenKey("ACC-1", "new")) != null)
+      assert(f.counters.expiredIds.get == 50)
+      assert(f.lines.size == 51)
     }
   }
 
@@ -120,18 +131,18 @@ class DedupeSpec extends AnyFunSuite {
     val ids = Seq("019b76da-aa42-7414", "019b76da-ad01-735b", "019b76da-ae6b-7c46")
     val keys = ids.zip(Seq("ACC-0020", "ACC-0001", "ACC-0007")).map { case (id, account) => TotalsProcessor.seenKey(account, id) }
     // RocksDB's default order: bytes compared unsigned.
-    val bytes = keys.map(_.getBytes(UTF_8))
+    val bytes = keys.map(_.get)
     assert(bytes.zip(bytes.tail).forall { case (a, b) => java.util.Arrays.compareUnsigned(a, b) < 0 })
     assert(TotalsProcessor.seenKey("ACC-1", "x") != TotalsProcessor.seenKey("ACC-2", "x"))
   }
 
-  test("retention parsing and expiry interval") {
+  test("retention parsing and segment width") {
     assert(Options.parseDuration("7d").contains(Duration.ofDays(7)))
     assert(Options.parseDuration("12h").contains(Duration.ofHours(12)))
     assert(Options.parseDuration("PT30M").contains(Duration.ofMinutes(30)))
     assert(Options.parseDuration("0s").isEmpty && Options.parseDuration("soon").isEmpty)
-    assert(TotalsProcessor.expiryInterval(Duration.ofDays(7)) == Duration.ofHours(1))
-    assert(TotalsProcessor.expiryInterval(Duration.ofSeconds(5)) == Duration.ofSeconds(1))
+    assert(SeenIdStore.segmentMs(Duration.ofDays(7)) == Duration.ofHours(84).toMillis)
+    assert(SeenIdStore.segmentMs(Duration.ofSeconds(1)) == 1000L)
     val required = Seq("-b", "k:1", "-s", "http://r", "-t", "t", "-g", "g")
     assert(Options.parse(required).toOption.get.dedupeRetention == Duration.ofDays(7))
     assert(Options.parse(required ++ Seq("--dedupe-retention", "2h")).toOption.get.dedupeRetention == Duration.ofHours(2))

@@ -32,7 +32,7 @@ class OptionsSpec extends AnyFunSuite {
     assert(config.get(StreamsConfig.PROCESSING_GUARANTEE_CONFIG) == "at_least_once")
     assert(config.get(StreamsConfig.STATE_DIR_CONFIG) == "/tmp/s")
     assert(config.get(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG) == 250L)
-    assert(config.get(StreamsConfig.ROCKSDB_CONFIG_SETTER_CLASS_CONFIG) == classOf[txpipe.consumer.internal.BoundedRocksDb])
+    assert(config.get(StreamsConfig.ROCKSDB_CONFIG_SETTER_CLASS_CONFIG) == classOf[txpipe.consumer.storage.BoundedRocksDb])
     new StreamsConfig(config) // accepted by Kafka's own validation
   }
 
@@ -42,6 +42,23 @@ class OptionsSpec extends AnyFunSuite {
     assert(Options.parse(required ++ Seq("--processing-guarantee", "exactly_once")) == Left(2))
     assert(Options.parse(required ++ Seq("--partitions", "x")) == Left(2))
     assert(Options.parse(Seq("-h")) == Left(0))
+    // Removed with the single topology: refused, not silently ignored.
+    assert(Options.parse(required ++ Seq("--repartition")) == Left(2))
+  }
+
+  test("a record without a valid timestamp is totalled at its partition's time, not fatal") {
+    val config = Main.streamsConfig(Options.parse(required).toOption.get, 6)
+    assert(config.get(StreamsConfig.DEFAULT_TIMESTAMP_EXTRACTOR_CLASS_CONFIG) ==
+      classOf[org.apache.kafka.streams.processor.UsePartitionTimeOnInvalidTimestamp])
+  }
+
+  test("dead letters are sized for the smaller of the producer's request limit and the DLQ topic's") {
+    val o = Options.parse(required ++ Seq("-X", "producer.max.request.size=2097152")).toOption.get
+    assert(Main.producerMaxRequestSize(Main.streamsConfig(o, 6)) == 2097152)
+    assert(Main.producerMaxRequestSize(Main.streamsConfig(Options.parse(required).toOption.get, 6)) == 1048576)
+    assert(output.DeadLetters.maxRecordBytes(1048576, Some(1048588)) == 1048576 - output.DeadLetters.FramingBytes)
+    assert(output.DeadLetters.maxRecordBytes(2097152, Some(500000)) == 500000 - output.DeadLetters.FramingBytes)
+    assert(output.DeadLetters.maxRecordBytes(1048576, None) == 1048576 - output.DeadLetters.FramingBytes)
   }
 
   test("the producer's batches shrink for wide topics, so one per partition written fits in half its buffer") {

@@ -14,7 +14,7 @@ import org.apache.kafka.common.serialization.{ByteArrayDeserializer, ByteArraySe
 import org.apache.kafka.streams.test.TestRecord
 import org.apache.kafka.streams.{StreamsConfig, TopologyDescription, TopologyTestDriver}
 import org.scalatest.funsuite.AnyFunSuite
-import txpipe.consumer.internal.DlqHeaders
+import txpipe.consumer.output.DlqHeaders
 import txpipe.v1.AccountTotal
 
 class TransactionTopologySpec extends AnyFunSuite {
@@ -38,7 +38,7 @@ class TransactionTopologySpec extends AnyFunSuite {
     val dlq = driver.createOutputTopic(TransactionTopology.dlqTopic(Topic), new ByteArrayDeserializer, new ByteArrayDeserializer)
   }
 
-  private def withDriver(guarantee: String, partitioning: Partitioning = Partitioning.KeyedByAccount(1))(body: Fixture => Unit): Unit = {
+  private def withDriver(guarantee: String, partitions: Int = 1)(body: Fixture => Unit): Unit = {
     val lines = mutable.ArrayBuffer.empty[String]
     val props = new Properties()
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, "txpipe-test")
@@ -46,7 +46,7 @@ class TransactionTopologySpec extends AnyFunSuite {
     props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, guarantee)
     TempDirs.withTempDir("txpipe-test") { dir =>
       props.put(StreamsConfig.STATE_DIR_CONFIG, dir.toString)
-      val topology = TransactionTopology.createTopology(Topic, registry, partitioning, line => lines.synchronized(lines += line))
+      val topology = TransactionTopology.createTopology(Topic, registry, partitions, line => lines.synchronized(lines += line))
       val driver = new TopologyTestDriver(topology, props)
       try body(new Fixture(driver, lines))
       finally driver.close()
@@ -59,9 +59,8 @@ class TransactionTopologySpec extends AnyFunSuite {
   private def header(r: TestRecord[Array[Byte], Array[Byte]], name: String): String =
     Option(r.headers.lastHeader(name)).map(h => new String(h.value, UTF_8)).orNull
 
-  for (partitioning <- Seq(Partitioning.KeyedByAccount(1), Partitioning.Repartition))
-  test(s"totals equal an exact decimal ground truth; bad records go to the DLQ unchanged ($partitioning)") {
-    withDriver(Options.ExactlyOnceV2, partitioning) { f =>
+  test("totals equal an exact decimal ground truth; bad records go to the DLQ unchanged") {
+    withDriver(Options.ExactlyOnceV2) { f =>
       val rnd = new Random(7)
       val accounts = (0 until 12).map(i => f"ACC-$i%04d")
       val truth = mutable.LinkedHashMap.empty[String, BigDecimal]
@@ -107,13 +106,13 @@ class TransactionTopologySpec extends AnyFunSuite {
           val key = if (i % 3 == 0) null else account.getBytes(UTF_8)
           val value = valid(account, amount, s"tx-$i")
           f.input.pipeInput(new TestRecord(key, value, new RecordHeaders()))
-          if (key == null && partitioning != Partitioning.Repartition) {
+          if (key == null) {
             sent += ((offset, "no key", key, value))
           } else {
-          val sum = truth.getOrElse(account, BigDecimal.ZERO).add(exactAmount)
-          truth(account) = sum
-          counts(account) += 1
-          expectedLines += s"($account, ${sum.setScale(math.max(sum.scale, 2)).toPlainString})"
+            val sum = truth.getOrElse(account, BigDecimal.ZERO).add(exactAmount)
+            truth(account) = sum
+            counts(account) += 1
+            expectedLines += s"($account, ${sum.setScale(math.max(sum.scale, 2)).toPlainString})"
           }
         }
         offset += 1
@@ -168,42 +167,35 @@ class TransactionTopologySpec extends AnyFunSuite {
     }
   }
 
-  test("by default each partition is totalled where it lands: no repartition topic") {
-    val description = TransactionTopology.createTopology(Topic, registry, Partitioning.KeyedByAccount(6), _ => ()).describe().toString
-    assert(!description.contains("repartition"))
-    assert(description.contains(TransactionTopology.TotalsStore))
-  }
-
-  test("with --repartition totals are computed after repartitioning by account") {
-    val description = TransactionTopology.createTopology(Topic, registry, Partitioning.Repartition, _ => ()).describe().toString
-    assert(description.contains(s"${TransactionTopology.ByAccount}-repartition"))
-  }
-
-  test("every sub-topology reads one topic, so each task has one input partition (Main sets max.task.idle.ms=-1)") {
-    for (partitioning <- Seq(Partitioning.KeyedByAccount(6), Partitioning.Repartition)) {
-      val subtopologies = TransactionTopology.createTopology(Topic, registry, partitioning, _ => ()).describe().subtopologies().asScala
-      for (sub <- subtopologies) {
-        val sourceTopics = sub.nodes().asScala.toSeq.collect { case s: TopologyDescription.Source => s.topicSet().asScala }.flatten
-        assert(sourceTopics.size == 1, s"$partitioning: sub-topology ${sub.id} reads $sourceTopics; idling decides between them, revisit max.task.idle.ms")
-      }
-    }
+  test("one sub-topology reads the input and writes totals and dead letters: no repartition topic") {
+    val description = TransactionTopology.createTopology(Topic, registry, 6, _ => ()).describe()
+    val subtopologies = description.subtopologies().asScala.toSeq
+    assert(subtopologies.size == 1, description.toString)
+    val nodes = subtopologies.head.nodes().asScala.toSeq
+    // Each task has one input partition, so there is nothing to idle for (Main sets max.task.idle.ms=-1).
+    assert(nodes.collect { case s: TopologyDescription.Source => s.topicSet().asScala }.flatten == Seq(Topic))
+    assert(nodes.collect { case s: TopologyDescription.Sink => s.topic() }.toSet ==
+      Set(TransactionTopology.totalsTopic(Topic), TransactionTopology.dlqTopic(Topic)))
+    assert(nodes.collect { case p: TopologyDescription.Processor => p.stores().asScala }.flatten.toSet ==
+      Set(TransactionTopology.TotalsStore, TransactionTopology.SeenIdsStore))
+    assert(!description.toString.contains("repartition"))
   }
 
   test("a record off its account's murmur2 partition goes to the DLQ, naming where it belongs") {
     // The driver reads everything from partition 0; of 4 partitions, murmur2 puts some accounts elsewhere.
     val accounts = (0 until 40).map(i => f"ACC-$i%04d")
-    val (home, away) = accounts.partition(a => internal.TransactionDecoder.ownerPartition(a.getBytes(UTF_8), 4) == 0)
+    val (home, away) = accounts.partition(a => decoding.TransactionDecoder.ownerPartition(a.getBytes(UTF_8), 4) == 0)
     assert(home.nonEmpty && away.nonEmpty)
-    withDriver(Options.ExactlyOnceV2, Partitioning.KeyedByAccount(4)) { f =>
+    withDriver(Options.ExactlyOnceV2, partitions = 4) { f =>
       f.input.pipeInput(home.head.getBytes(UTF_8), valid(home.head, 2.5, "h"))
       f.input.pipeInput(away.head.getBytes(UTF_8), valid(away.head, 7.0, "a"))
       assert(f.lines.toVector == Vector(s"(${home.head}, 2.50)"))
       val dead = f.dlq.readRecordsToList().asScala.toVector
       assert(dead.size == 1)
-      val owner = internal.TransactionDecoder.ownerPartition(away.head.getBytes(UTF_8), 4)
+      val owner = decoding.TransactionDecoder.ownerPartition(away.head.getBytes(UTF_8), 4)
       assert(header(dead.head, DlqHeaders.Reason) ==
         s"account '${away.head}' belongs on partition $owner of 4 (murmur2 of the key) but arrived on partition 0; " +
-          "produce with Kafka's default partitioner (librdkafka: partitioner=murmur2_random), or start the consumer with --repartition")
+          "produce with Kafka's default partitioner (librdkafka: partitioner=murmur2_random)")
     }
   }
 
@@ -211,42 +203,25 @@ class TransactionTopologySpec extends AnyFunSuite {
     import org.apache.kafka.clients.producer.internals.BuiltInPartitioner
     for (a <- Seq("ACC-0001", "ACC-0042", "x", "\u03a9-account"); n <- Seq(1, 3, 6, 50)) {
       val key = a.getBytes(UTF_8)
-      assert(internal.TransactionDecoder.ownerPartition(key, n) == BuiltInPartitioner.partitionForKey(key, n), s"$a over $n")
+      assert(decoding.TransactionDecoder.ownerPartition(key, n) == BuiltInPartitioner.partitionForKey(key, n), s"$a over $n")
     }
   }
 
-  test("the lines barrier is a store whose caches Streams flushes before each commit") {
-    var flushes = 0
-    val store = new internal.LineFlushStore("b", new LineSink {
-      override def write(line: String): Unit = ()
-      override def flush(): Unit = flushes += 1
-    })
-    // StreamTask.prepareCommit -> ProcessorStateManager.flushCache calls flushCache() on these only.
-    assert(store.isInstanceOf[org.apache.kafka.streams.state.internals.CachedStateStore[_, _]])
-    store.flushCache()
-    assert(flushes == 1)
-  }
-
-  test("the line sink is flushed before each commit") {
-    var flushed = 0
-    val sink = new LineSink {
-      val lines = mutable.ArrayBuffer.empty[String]
-      override def write(line: String): Unit = lines += line
-      override def flush(): Unit = flushed = lines.size
-    }
+  test("each line is out of the processor before the record's processing ends, so before any commit") {
     val props = new Properties()
-    props.put(StreamsConfig.APPLICATION_ID_CONFIG, "txpipe-flush-test")
+    props.put(StreamsConfig.APPLICATION_ID_CONFIG, "txpipe-line-test")
     props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:9")
     props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, Options.ExactlyOnceV2)
-    TempDirs.withTempDir("txpipe-flush") { dir =>
+    val lines = mutable.ArrayBuffer.empty[String]
+    TempDirs.withTempDir("txpipe-lines") { dir =>
       props.put(StreamsConfig.STATE_DIR_CONFIG, dir.toString)
-      val driver = new TopologyTestDriver(TransactionTopology.createTopology(Topic, registry, Partitioning.KeyedByAccount(1), sink), props)
+      val driver = new TopologyTestDriver(TransactionTopology.createTopology(Topic, registry, 1, line => lines += line), props)
       try {
         val input = driver.createInputTopic(Topic, new ByteArraySerializer, new ByteArraySerializer)
         for (i <- 1 to 3) {
           input.pipeInput("ACC-0009".getBytes(UTF_8), valid("ACC-0009", 1.0, s"f$i"))
-          // The driver commits after each record: by then the line must have been flushed.
-          assert(flushed == i)
+          // The driver commits after each record: the sink already holds its line.
+          assert(lines.size == i)
         }
       } finally driver.close()
     }
