@@ -80,7 +80,8 @@ class LimitsSpec extends AnyFunSuite {
 
   test("a dead letter larger than the DLQ takes is replaced by a marker keeping source, sizes and reason") {
     withDriver(dlqMaxRecordBytes = 20000) { f =>
-      val headers = new RecordHeaders().add("trace", Array.fill[Byte](3000)(1))
+      val headers = new RecordHeaders()
+      headers.add("trace", Array.fill[Byte](3000)(1))
       val big = tx(reference = "r" * 18000)
       f.send(big, headers)
       f.send(tx(reference = "r" * 600)) // over the field limit, but small enough to copy

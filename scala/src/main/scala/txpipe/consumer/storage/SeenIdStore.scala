@@ -32,7 +32,12 @@ import org.slf4j.LoggerFactory
   *
   * Used from its task's stream thread only, like every Streams store.
   */
-final class SeenIdStore(storeName: String, retention: Duration, onForget: Long => Unit) extends KeyValueStore[Bytes, Array[Byte]] {
+final class SeenIdStore(
+    storeName: String,
+    retention: Duration,
+    onForget: Long => Unit,
+    clock: () => Long = () => System.currentTimeMillis()
+) extends KeyValueStore[Bytes, Array[Byte]] {
 
   private val log = LoggerFactory.getLogger(classOf[SeenIdStore])
   private val retentionMs = retention.toMillis
@@ -62,10 +67,10 @@ final class SeenIdStore(storeName: String, retention: Duration, onForget: Long =
     }
     segmentsChanged()
     open = true
-    forgetBefore(System.currentTimeMillis())
+    forgetBefore(clock())
     context.register(root, new BatchingStateRestoreCallback {
       override def restoreAll(records: util.Collection[KeyValue[Array[Byte], Array[Byte]]]): Unit =
-        SeenIdStore.this.restoreAll(records, System.currentTimeMillis())
+        SeenIdStore.this.restoreAll(records, clock())
     })
   }
 

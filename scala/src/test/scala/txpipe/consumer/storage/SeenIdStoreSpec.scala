@@ -21,9 +21,9 @@ class SeenIdStoreSpec extends AnyFunSuite {
   private def key(s: String): Bytes = Bytes.wrap(s.getBytes(UTF_8))
   private def time(ms: Long): Array[Byte] = SeenIdStore.encodeTime(ms)
 
-  private final class Opened(dir: File) {
+  private final class Opened(dir: File, now: Long = T0) {
     val forgotten = mutable.ArrayBuffer.empty[Long]
-    val store = new SeenIdStore("seen", Retention, n => forgotten += n)
+    val store = new SeenIdStore("seen", Retention, n => forgotten += n, () => now)
     private val context = new MockProcessorContext[AnyRef, AnyRef](new Properties(), new org.apache.kafka.streams.processor.TaskId(0, 0), dir)
     store.init(context.getStateStoreContext, store)
   }
@@ -89,16 +89,22 @@ class SeenIdStoreSpec extends AnyFunSuite {
 
   test("a reopened store finds its segments and their ids again") {
     TempDirs.withTempDir("seen-id-store") { dir =>
-      val first = new Opened(dir.toFile)
-      val now = System.currentTimeMillis()
+      val now = T0 + 1000
+      val first = new Opened(dir.toFile, now)
       first.store.put(key("kept"), time(now))
       first.store.flush()
       first.store.close()
-      val second = new Opened(dir.toFile)
+      val second = new Opened(dir.toFile, now + Retention.toMillis / 2)
       try {
         assert(SeenIdStore.timeOf(second.store.get(key("kept"))) == now)
         assert(second.store.get(key("other")) == null)
       } finally second.store.close()
+      // Opened again long after: the old segment goes at once, before any new id arrives.
+      val third = new Opened(dir.toFile, now + 3 * Retention.toMillis)
+      try {
+        assert(third.store.get(key("kept")) == null)
+        assert(third.forgotten.toSeq == Seq(1L) && third.store.segmentCount == 0)
+      } finally third.store.close()
     }
   }
 
