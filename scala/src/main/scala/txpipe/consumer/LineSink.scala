@@ -3,6 +3,6 @@ package txpipe.consumer
 /** Where the "(account, total)" lines go. */
 trait LineSink {
 
-  /** Takes one line (without its newline); the line is out of this process when it returns. */
+  /** Takes one line (without its newline), before the record it belongs to is sent on. */
   def write(line: String): Unit
 }

@@ -19,7 +19,7 @@ import org.apache.kafka.streams.processor.UsePartitionTimeOnInvalidTimestamp
 import org.apache.kafka.streams.{CloseOptions, KafkaStreams, StreamsConfig}
 import org.slf4j.LoggerFactory
 import txpipe.consumer.lifecycle.{ThreadReplacement, TopicSetup}
-import txpipe.consumer.output.DeadLetters
+import txpipe.consumer.output.{DeadLetters, LinesFlushedOnAck}
 import txpipe.consumer.storage.{BoundedRocksDb, SeenIds}
 
 /** Entry point: totals transactions from a Kafka topic until stopped. */
@@ -101,6 +101,7 @@ object Main {
       // Leaving the group hands this instance's partitions over at once, not after session.timeout.ms.
       val leave = CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP).withTimeout(CloseTimeout)
       if (!streams.close(leave)) log.warn(s"Kafka Streams did not close within $CloseTimeout")
+      StdoutLines.flush()
       log.info(s"counts at shutdown: ${counters.summary}")
       stopped.countDown()
     }, "txpipe-shutdown"))
@@ -110,6 +111,7 @@ object Main {
     if (!shutdownHookRunning) {
       registry.close()
       streams.close(CloseTimeout)
+      StdoutLines.flush()
       log.info(s"counts at exit: ${counters.summary}")
     }
     countsLogger.shutdownNow()
@@ -170,6 +172,8 @@ object Main {
     // A record that cannot be written must stop the app; skipping it would silently lose money.
     p.put(StreamsConfig.PRODUCTION_EXCEPTION_HANDLER_CLASS_CONFIG, classOf[DefaultProductionExceptionHandler])
     p.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, classOf[LogAndFailProcessingExceptionHandler])
+    // The buffered lines are written out before any later send completes, so before a commit.
+    p.put(StreamsConfig.producerPrefix(ProducerConfig.INTERCEPTOR_CLASSES_CONFIG), classOf[LinesFlushedOnAck].getName)
     // A record with no valid timestamp (a producer may write -1) would stop the stream thread
     // with Streams' default extractor, on every restart: it is totalled at its partition's time.
     p.put(StreamsConfig.DEFAULT_TIMESTAMP_EXTRACTOR_CLASS_CONFIG, classOf[UsePartitionTimeOnInvalidTimestamp])

@@ -20,8 +20,9 @@ import txpipe.v1.{AccountTotal, Transaction}
   *
   * Both stores belong to the record's task and are changelogged, so under exactly_once_v2 a
   * transaction's "seen" mark and its effect on the total commit together. A copy arriving more
-  * than `retention` after the first is counted again. The line is written before process
-  * returns, hence before the Kafka transaction holding the record can commit.
+  * than `retention` after the first is counted again. The line goes to the sink before the
+  * new total is sent, so a sink that writes its lines out when the producer completes a send
+  * has written it before the Kafka transaction holding the record can commit.
   */
 final class TotalsProcessor(
     decoder: TransactionDecoder,
@@ -90,9 +91,10 @@ final class TotalsProcessor(
     )
     totals.put(account, updated)
     counters.counted.incrementAndGet()
+    // The line first: the sink may rely on the total's send completing after it (see LinesFlushedOnAck).
+    lineSink.write(s"($account, $total)")
     // Fresh headers: the input's headers describe the transaction, not the running total.
     context.forward(new Record[AnyRef, AnyRef](account, updated, timestamp, new RecordHeaders()), totalsChild)
-    lineSink.write(s"($account, $total)")
   }
 
   private def source: String = {
