@@ -42,6 +42,7 @@ def report(name: str, figures: dict) -> None:
     print(f"\n{name}: " + json.dumps({k: v for k, v in figures.items() if not isinstance(v, list)}))
     if REPORT:
         path = Path(REPORT)
+        path.parent.mkdir(parents=True, exist_ok=True)
         data = json.loads(path.read_text()) if path.exists() else {}
         data[name] = figures
         path.write_text(json.dumps(data, indent=1))
