@@ -130,18 +130,25 @@ class RssSampler:
 
 
 class LineClock:
-    """Arrival time (monotonic) of every line the consumer prints; pass ``on_line`` as its echo."""
+    """Arrival time (monotonic, and wall clock) of every line the consumer prints; pass ``on_line`` as its echo."""
 
     def __init__(self) -> None:
         self.times: list[float] = []
+        self.wall: list[float] = []
 
     def on_line(self, line: str) -> None:
         self.times.append(time.monotonic())
+        self.wall.append(time.time())
 
     def gaps_between(self, start: float, end: float) -> list[float]:
         """Gaps in seconds between consecutive lines that both arrived within [start, end]."""
         ts = [t for t in self.times if start <= t <= end]
         return [b - a for a, b in zip(ts, ts[1:])]
+
+    def gaps_around(self, moments: list[float], within: float) -> list[float]:
+        """Gaps between consecutive lines of which one arrived within ``within`` s of a wall-clock moment."""
+        pairs = list(zip(self.wall, self.wall[1:]))
+        return [b - a for a, b in pairs if any(a - within <= m <= b + within for m in moments)]
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, what: str, consumer: ConsumerProcess) -> None:
@@ -154,6 +161,14 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str, consume
 
 
 FORGOT = re.compile(r"forgot about (\d+) transaction ids .* closing their segment in (\d+) ms")
+FORGOT_AT = re.compile(r"^(\S+) .*forgot about \d+ transaction ids", re.M)
+
+
+def forgetting_moments(log: str) -> list[float]:
+    """Wall-clock times (epoch seconds) at which the consumer logged dropping a segment."""
+    from datetime import datetime
+
+    return [datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp() for t in FORGOT_AT.findall(log)]
 
 
 def forgotten_segments(log: str) -> list[tuple[int, int]]:

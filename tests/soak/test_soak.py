@@ -23,7 +23,7 @@ from txpipe import generator
 from txpipe.consumer_process import ConsumerProcess
 from txpipe.totals import RunningTotals
 
-from .steady import LineClock, RssSampler, SteadyProducer, forgotten_segments, troubles, wait_until
+from .steady import LineClock, RssSampler, SteadyProducer, forgetting_moments, forgotten_segments, troubles, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.soak]
 
@@ -165,13 +165,19 @@ def test_a_large_store_forgets_without_stalling_the_stream_thread(soak_stack, to
     assert troubles(log) == [], "\n".join(troubles(log))
     segments = forgotten_segments(log)
     gaps = clock.gaps_between(producer.started + 5, steady_to)
-    pauses = [round(g * 1000, 1) for g in gaps if g > MAX_PAUSE]
+    # The gaps around each dropped segment: what forgetting the preloaded ids cost the flow.
+    around = clock.gaps_around(forgetting_moments(log), within=1.0)
     figures = {
         "preload": PRELOAD, "retention_s": PRELOAD_RETENTION, "rate": RATE,
         "drain_s": round(drained - loaded, 1), "steady_s": round(steady_to - producer.started, 1),
         "segments": segments, "max_gap_ms": round(max(gaps) * 1000, 1),
-        "gaps_over_100ms": pauses, "rss_samples": rss.samples, "cpu_us_per_tx": rss.cost,
+        "max_gap_around_forgetting_ms": round(max(around, default=0) * 1000, 1),
+        "gaps_over_100ms": [round(g * 1000, 1) for g in gaps if g > MAX_PAUSE],
+        "rss_samples": rss.samples, "cpu_us_per_tx": rss.cost,
     }
     report("large_store", figures)
+    assert around, "no line arrived around a dropped segment: the flow was not steady while the store forgot"
     assert max(ms for _, ms in segments) < MAX_PAUSE * 1000, segments
-    assert pauses == [], f"the stream thread paused for longer than {MAX_PAUSE * 1000:.0f} ms: {pauses} (segments {segments})"
+    # A pause anywhere else (a broker collection, the machine) is reported above, not blamed on forgetting.
+    assert max(around) <= MAX_PAUSE, (
+        f"the flow stopped for {max(around) * 1000:.0f} ms while the consumer forgot a segment (segments {segments})")
