@@ -3,13 +3,22 @@ package txpipe.consumer
 import java.io.IOException
 import java.net.URI
 import java.net.http.{HttpClient, HttpRequest, HttpResponse}
+import java.nio.charset.StandardCharsets.UTF_8
 import java.time.Duration
+import java.util.Base64
 import java.util.concurrent.ConcurrentHashMap
 
 import com.fasterxml.jackson.databind.ObjectMapper
 import org.slf4j.LoggerFactory
 
-/** A Confluent-compatible schema registry reached over HTTP, with every answer cached per id.
+/** A Confluent-compatible schema registry reached over HTTP.
+  *
+  * A schema found under an id is kept (ids are immutable). An id the registry says it does not
+  * know (404) is asked again with backoff for up to `missingWait`, as a schema just registered
+  * may not have reached the replica answering yet; then the answer is "unknown" for
+  * `missingTtl`, after which it is asked again: a registry that lost its schemas and got them
+  * back is believed. Credentials in the URL (`https://user:pass@host/...`) are sent as HTTP basic
+  * auth and never logged.
   *
   * @param registryUrl base URL, possibly with a path (e.g. `http://127.0.0.1:8081/apis/ccompat/v7`)
   */
@@ -17,106 +26,187 @@ final class HttpSchemaRegistry(
     registryUrl: String,
     requestTimeout: Duration = Duration.ofSeconds(10),
     initialBackoff: Duration = Duration.ofMillis(500),
-    maxBackoff: Duration = Duration.ofSeconds(30)
+    maxBackoff: Duration = Duration.ofSeconds(30),
+    missingWait: Duration = HttpSchemaRegistry.DefaultMissingWait,
+    missingTtl: Duration = Duration.ofSeconds(30),
+    clock: () => Long = () => System.nanoTime()
 ) extends SchemaRegistry
     with AutoCloseable {
 
   import HttpSchemaRegistry._
 
   private val log = LoggerFactory.getLogger(classOf[HttpSchemaRegistry])
-  private val base = registryUrl.stripSuffix("/")
+  private val parsed = URI.create(registryUrl.stripSuffix("/"))
+  private val authorization: Option[String] = Option(parsed.getRawUserInfo).filter(_.nonEmpty).map { info =>
+    val decoded = java.net.URLDecoder.decode(info, UTF_8)
+    "Basic " + Base64.getEncoder.encodeToString(decoded.getBytes(UTF_8))
+  }
+  private val base: String =
+    new URI(parsed.getScheme, null, parsed.getHost, parsed.getPort, parsed.getPath, null, null).toString.stripSuffix("/")
+
+  /** The base URL as logs show it: without credentials. */
+  val shownUrl: String = base
+
   private val client = HttpClient
     .newBuilder()
     .connectTimeout(Duration.ofSeconds(5))
     .followRedirects(HttpClient.Redirect.NORMAL)
     .build()
   private val mapper = new ObjectMapper()
-  // Schemas under an id never change, so both answers (found and 404) are kept for good.
-  private val cache = new ConcurrentHashMap[Integer, Option[RegisteredSchema]]()
+  private val found = new ConcurrentHashMap[Integer, RegisteredSchema]()
+  // Ids the registry said it does not know, with when (clock) that answer stops counting.
+  private val missing = new ConcurrentHashMap[Integer, java.lang.Long]()
+  // Until then, a new unknown id is asked once and not waited for: a producer writing ever new
+  // ids must not hold the stream thread for missingWait on each of them.
+  @volatile private var noWaitUntil = clock() - 1
   private val closeLock = new Object
   @volatile private var closed = false
 
-  /** The schema under `id`; blocks, retrying with backoff, while the registry cannot answer. */
+  /** The schema under `id`, or None if the registry does not know it (after the wait above).
+    * Blocks, retrying with backoff, while the registry cannot answer at all. */
   override def schemaById(id: Int): Option[RegisteredSchema] = {
-    val cached = cache.get(id)
-    if (cached != null) cached
-    else {
-      val fetched = fetchUntilAnswered(id)
-      // Records naming ever new ids (a hostile or broken producer) must not grow it for months.
-      if (cache.size >= HttpSchemaRegistry.MaxCachedIds) cache.clear()
-      cache.put(id, fetched)
-      fetched
+    val known = found.get(id)
+    if (known != null) return Some(known)
+    val now = clock()
+    val missingUntil = missing.get(id)
+    if (missingUntil != null && now - missingUntil < 0) return None
+    val mayWait = missingUntil == null && now - noWaitUntil >= 0
+    lookUp(id, if (mayWait) missingWait else Duration.ZERO) match {
+      case Some(schema) =>
+        // Records naming ever new ids (a hostile or broken producer) must not grow it for months.
+        if (found.size >= MaxCachedIds) found.clear()
+        found.put(id, schema)
+        missing.remove(id)
+        Some(schema)
+      case None =>
+        val after = clock()
+        if (missing.size >= MaxCachedIds) missing.clear()
+        missing.put(id, after + missingTtl.toNanos)
+        if (mayWait) noWaitUntil = after + missingTtl.toNanos
+        None
     }
   }
 
-  /** Stops retrying: a lookup still waiting for the registry fails instead of blocking shutdown. */
+  /** Checks, until `deadlineNanos` (System.nanoTime), that the URL answers the Confluent API;
+    * Left(why) at once for an answer that retrying cannot change (wrong path, refused credentials). */
+  def probe(deadlineNanos: Long): Either[String, Unit] = {
+    val uri = URI.create(s"$base/schemas/types")
+    var backoff = initialBackoff
+    while (true) {
+      val outcome = send(uri) match {
+        case Right((200, body)) if looksLikeTypes(body) => return Right(())
+        case Right((200, body)) =>
+          return Left(s"$uri answered HTTP 200 with something other than the Confluent API's list of schema types " +
+            s"(${abbreviate(body)}): ${PathHint}")
+        case Right((404, _)) => return Left(s"schema registry at $shownUrl does not answer the Confluent API (GET $uri: HTTP 404): $PathHint")
+        case Right((status @ (401 | 403), _)) => return Left(authMessage(status))
+        case Right((status, body)) => s"HTTP $status: ${abbreviate(body)}"
+        case Left(why) => why
+      }
+      if (System.nanoTime() - deadlineNanos >= 0) return Left(s"schema registry at $shownUrl did not answer in time ($outcome)")
+      log.info(s"waiting for the schema registry at $shownUrl ($outcome)")
+      pause(backoff)
+      if (closed) return Left("stopped while waiting for the schema registry")
+      backoff = if (backoff.multipliedBy(2).compareTo(maxBackoff) > 0) maxBackoff else backoff.multipliedBy(2)
+    }
+    Left("unreachable")
+  }
+
+  /** Ends every wait for the registry: a lookup waiting now, or later, throws RegistryLookupAbandoned. */
   override def close(): Unit = closeLock.synchronized {
     closed = true
     closeLock.notifyAll()
   }
 
-  private def fetchUntilAnswered(id: Int): Option[RegisteredSchema] = {
+  // The schema, or None once the registry has said 404 for `waitForMissing`.
+  private def lookUp(id: Int, waitForMissing: Duration): Option[RegisteredSchema] = {
     val uri = URI.create(s"$base/schemas/ids/$id")
+    val giveUpOnMissing = clock() + waitForMissing.toNanos
     var backoff = initialBackoff
     var attempt = 1
     while (true) {
-      if (closed) throw new IllegalStateException(s"schema registry client closed while looking up schema id $id")
-      fetchOnce(uri) match {
-        case Answered(result) => return result
-        case Unavailable(why) =>
-          // Skipping the record would lose it, so a registry outage stalls processing instead.
-          log.warn(s"schema registry cannot answer for schema id $id at $uri ($why); retrying in ${backoff.toMillis} ms (attempt $attempt)")
-          pause(backoff)
-          backoff = if (backoff.multipliedBy(2).compareTo(maxBackoff) > 0) maxBackoff else backoff.multipliedBy(2)
-          attempt += 1
+      if (closed) throw new RegistryLookupAbandoned(s"stopped while looking up schema id $id at $shownUrl")
+      val retryBecause = send(uri) match {
+        case Right((200, body)) =>
+          parseBody(body) match {
+            case Right(schema) => return Some(schema)
+            case Left(why) => why
+          }
+        case Right((404, _)) =>
+          if (clock() - giveUpOnMissing >= 0) return None
+          s"HTTP 404: not there (yet); asking again for up to ${waitForMissing.toMillis} ms"
+        case Right((status @ (401 | 403), _)) => throw new RegistryAuthenticationFailed(authMessage(status))
+        // 5xx, 429 and the like mean "cannot tell now", never "no such schema".
+        case Right((status, body)) => s"HTTP $status: ${abbreviate(body)}"
+        case Left(why) => why
       }
+      // Skipping the record would lose it, so a registry outage stalls processing instead.
+      log.warn(s"schema registry at $shownUrl cannot answer for schema id $id ($retryBecause); retrying in ${backoff.toMillis} ms (attempt $attempt)")
+      val sleep = if (retryBecause.startsWith("HTTP 404")) min(backoff, remaining(giveUpOnMissing)) else backoff
+      pause(sleep)
+      backoff = min(backoff.multipliedBy(2), maxBackoff)
+      attempt += 1
     }
-    throw new IllegalStateException("unreachable")
+    None
   }
 
-  private def fetchOnce(uri: URI): Outcome = {
-    val request = HttpRequest
+  private def send(uri: URI): Either[String, (Int, String)] = {
+    val builder = HttpRequest
       .newBuilder(uri)
       .timeout(requestTimeout)
       .header("Accept", "application/vnd.schemaregistry.v1+json, application/json")
-      .GET()
-      .build()
+    authorization.foreach(builder.header("Authorization", _))
     try {
-      val response = client.send(request, HttpResponse.BodyHandlers.ofString())
-      response.statusCode() match {
-        case 200 => parseBody(response.body())
-        case 404 => Answered(None)
-        // 5xx, 429 and even 401/403 mean "cannot tell now", never "no such schema".
-        case status => Unavailable(s"HTTP $status: ${abbreviate(response.body())}")
-      }
+      val response = client.send(builder.GET().build(), HttpResponse.BodyHandlers.ofString())
+      Right((response.statusCode(), response.body()))
     } catch {
-      case e: IOException => Unavailable(s"${e.getClass.getSimpleName}: ${e.getMessage}")
+      case e: IOException => Left(s"${e.getClass.getSimpleName}: ${e.getMessage}")
+      case _: InterruptedException =>
+        Thread.currentThread().interrupt()
+        throw new RegistryLookupAbandoned(s"interrupted while asking the schema registry at $shownUrl")
     }
   }
 
-  private def parseBody(body: String): Outcome =
+  private def authMessage(status: Int): String =
+    s"schema registry at $shownUrl refused the consumer (HTTP $status): " +
+      (if (authorization.isDefined) "check the credentials given with the registry URL" else "it needs credentials, and none were given")
+
+  private def looksLikeTypes(body: String): Boolean =
+    try mapper.readTree(body).isArray
+    catch { case _: IOException => false }
+
+  private def parseBody(body: String): Either[String, RegisteredSchema] =
     try {
       val json = mapper.readTree(body)
       val schema = json.get("schema")
-      if (schema == null || !schema.isTextual) Unavailable(s"answer has no schema field: ${abbreviate(body)}")
+      if (schema == null || !schema.isTextual) Left(s"answer has no schema field: ${abbreviate(body)}")
       else {
         val schemaType = Option(json.get("schemaType")).filter(_.isTextual).map(_.asText).getOrElse("")
-        Answered(Some(RegisteredSchema(schemaType, schema.asText)))
+        Right(RegisteredSchema(schemaType, schema.asText))
       }
     } catch {
-      case e: IOException => Unavailable(s"answer is not JSON (${e.getMessage}): ${abbreviate(body)}")
+      case e: IOException => Left(s"answer is not JSON (${e.getMessage}): ${abbreviate(body)}")
     }
+
+  private def remaining(untilNanos: Long): Duration = Duration.ofNanos(math.max(1000000L, untilNanos - clock()))
+
+  private def min(a: Duration, b: Duration): Duration = if (a.compareTo(b) <= 0) a else b
 
   private def pause(d: Duration): Unit = closeLock.synchronized {
     if (!closed) closeLock.wait(math.max(1L, d.toMillis))
   }
 }
 
-private object HttpSchemaRegistry {
+/** Defaults of the registry client. */
+object HttpSchemaRegistry {
+
+  /** How long a schema id the registry does not know is asked again before its record goes to the DLQ. */
+  val DefaultMissingWait: Duration = Duration.ofSeconds(5)
+
   private val MaxCachedIds = 10000
-  private sealed trait Outcome
-  private final case class Answered(result: Option[RegisteredSchema]) extends Outcome
-  private final case class Unavailable(reason: String) extends Outcome
+
+  private val PathHint = "give the registry's Confluent-compatible base URL; with the bundled registry (Apicurio) " +
+    "it ends in /apis/ccompat/v7, e.g. http://schema-registry:8081/apis/ccompat/v7"
 
   private def abbreviate(s: String): String = {
     val oneLine = s.replaceAll("\\s+", " ").trim

@@ -18,7 +18,7 @@ import org.apache.kafka.streams.errors.{
 import org.apache.kafka.streams.processor.UsePartitionTimeOnInvalidTimestamp
 import org.apache.kafka.streams.{CloseOptions, KafkaStreams, StreamsConfig}
 import org.slf4j.LoggerFactory
-import txpipe.consumer.lifecycle.{ThreadReplacement, TopicSetup}
+import txpipe.consumer.lifecycle.{ByAccountPurge, ThreadReplacement, TopicSetup}
 import txpipe.consumer.output.{DeadLetters, LinesFlushedOnAck}
 import txpipe.consumer.storage.{BoundedRocksDb, SeenIds}
 
@@ -28,6 +28,7 @@ object Main {
   private val log = LoggerFactory.getLogger("txpipe.consumer.Main")
   private val CloseTimeout = Duration.ofSeconds(30)
   private val CountsLogEverySeconds = 30L
+  private val PurgeEverySeconds = 60L
   private val MaxThreadReplacements = 3
   private val ThreadReplacementWindow = Duration.ofMinutes(10)
   @volatile private var shutdownHookRunning = false
@@ -45,28 +46,39 @@ object Main {
   /** Prepares topics, then runs Streams until it fails or the process is told to stop. */
   def run(options: Options): Int = {
     val deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(options.topicWaitSeconds.toLong)
+    val registry = new HttpSchemaRegistry(options.schemaRegistry, missingWait = options.schemaMissingWait)
+    // A wrong base URL would send every record to the DLQ while the consumer looks healthy.
+    registry.probe(deadline) match {
+      case Left(why) =>
+        log.error(why)
+        return 1
+      case Right(()) => log.info(s"schema registry at ${registry.shownUrl} answers the Confluent API")
+    }
     val prepared = prepareTopics(options, deadline) match {
       case Some(p) => p
       case None => return 1
     }
     val inputPartitions = prepared.inputPartitions
-    log.info(s"totalling each of the $inputPartitions partitions of ${options.topic} where it lands; records not keyed by " +
-      "account_number on its murmur2 partition go to the DLQ")
+    val byAccount = TransactionTopology.byAccountTopic(options.group)
+    log.info(s"totalling each account of the $inputPartitions partitions of ${options.topic} on its murmur2 partition; " +
+      s"transactions found elsewhere (another partitioner, key or none) move there through $byAccount")
 
     val config = streamsConfig(options, inputPartitions)
     val dlqMaxRecordBytes = DeadLetters.maxRecordBytes(producerMaxRequestSize(config), prepared.dlqMaxMessageBytes)
-    val registry = new HttpSchemaRegistry(options.schemaRegistry)
     val counters = new Counters
     val topology = TransactionTopology.createTopology(
-      options.topic, registry, inputPartitions, dedupeRetention = options.dedupeRetention, counters = counters,
+      options.topic, options.group, registry, inputPartitions, dedupeRetention = options.dedupeRetention, counters = counters,
       dlqMaxRecordBytes = dlqMaxRecordBytes)
     val streams = new KafkaStreams(topology, config)
     log.info(s"dropping re-sent transactions on (account_number, transaction_id), ids kept for ${options.dedupeRetention}; " +
       s"dead letters over $dlqMaxRecordBytes bytes are replaced by a marker")
     // The counts since this process started, every CountsLogEverySeconds while they change.
     val countsLogger = Executors.newSingleThreadScheduledExecutor { (r: Runnable) =>
-      val t = new Thread(r, "txpipe-counts"); t.setDaemon(true); t
+      val t = new Thread(r, "txpipe-housekeeping"); t.setDaemon(true); t
     }
+    val purgeAdmin = Admin.create(adminProps(options, "purge"))
+    val purge = new ByAccountPurge(purgeAdmin, options.group, byAccount)
+    countsLogger.scheduleWithFixedDelay(() => purge.purgeOnce(), PurgeEverySeconds, PurgeEverySeconds, TimeUnit.SECONDS)
     var lastCounts = ""
     countsLogger.scheduleAtFixedRate(() => {
       val now = counters.summary
@@ -79,6 +91,19 @@ object Main {
     val replacement = new ThreadReplacement(MaxThreadReplacements, ThreadReplacementWindow)
     streams.setUncaughtExceptionHandler(new StreamsUncaughtExceptionHandler {
       override def handle(e: Throwable): StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse =
+        registryFailure(e) match {
+          case Some(auth: RegistryAuthenticationFailed) =>
+            // Nothing can be decoded until an operator fixes the credentials: one line, and stop.
+            log.error(auth.getMessage)
+            exitCode = 1
+            StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT
+          case Some(_: RegistryLookupAbandoned) =>
+            log.info("a schema lookup was abandoned by the shutdown; its record is read again after a restart")
+            StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT
+          case _ => replaceOrStop(e)
+        }
+
+      private def replaceOrStop(e: Throwable): StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse =
         if (replacement.replace(e)) {
           log.warn(s"stream thread failed on its transaction, replacing it; the open transaction is aborted and " +
             s"its tasks go on from the last commit (at most $MaxThreadReplacements in $ThreadReplacementWindow): $e", e)
@@ -96,7 +121,8 @@ object Main {
     Runtime.getRuntime.addShutdownHook(new Thread(() => {
       shutdownHookRunning = true
       log.info("shutdown requested, closing Kafka Streams")
-      // Wakes a lookup that is waiting out a registry outage, or close would wait the full timeout.
+      // Ends a lookup that is waiting out a registry outage (its record is not dead-lettered but
+      // read again after a restart), or close would wait the full timeout; known schemas still answer.
       registry.close()
       // Leaving the group hands this instance's partitions over at once, not after session.timeout.ms.
       val leave = CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP).withTimeout(CloseTimeout)
@@ -115,6 +141,7 @@ object Main {
       log.info(s"counts at exit: ${counters.summary}")
     }
     countsLogger.shutdownNow()
+    purgeAdmin.close(Duration.ofSeconds(5))
     exitCode
   }
 
@@ -128,7 +155,8 @@ object Main {
     p.put(StreamsConfig.APPLICATION_ID_CONFIG, options.group)
     p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, options.bootstrapServers)
     p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, options.processingGuarantee)
-    p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, Int.box(options.replicationFactor.toInt))
+    // -1: the brokers' default.replication.factor, as for the topics TopicSetup creates.
+    p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, Int.box(options.replicationFactor.fold(-1)(_.toInt)))
     options.stateDir.foreach(dir => p.put(StreamsConfig.STATE_DIR_CONFIG, dir))
     p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, Long.box(options.commitIntervalMs))
     // Streams lingers 100 ms for bigger batches, but every exactly-once commit must first send and
@@ -208,14 +236,25 @@ object Main {
       .map(_.toString.trim.toInt)
       .getOrElse(1024 * 1024)
 
+  // The registry exception behind a stream thread's failure, if that is what it is.
+  private def registryFailure(e: Throwable): Option[SchemaRegistryException] =
+    Iterator.iterate(e)(_.getCause).takeWhile(_ != null).take(10).collectFirst { case r: SchemaRegistryException => r }
+
+  /** Settings of this process's own admin clients: the bootstrap servers, then every -X key an admin client knows. */
+  def adminProps(options: Options, role: String): Properties = {
+    val props = new Properties()
+    props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, options.bootstrapServers)
+    props.put(AdminClientConfig.CLIENT_ID_CONFIG, s"${options.group}-$role")
+    val known = AdminClientConfig.configNames()
+    options.config.foreach { case (k, v) => if (known.contains(k)) props.put(k, v) }
+    props
+  }
+
   private final case class Prepared(inputPartitions: Int, dlqMaxMessageBytes: Option[Int])
 
   // What the topology needs to know once the output topics exist and the input topic does.
   private def prepareTopics(options: Options, deadlineNanos: Long): Option[Prepared] = {
-    val props = new Properties()
-    props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, options.bootstrapServers)
-    props.put(AdminClientConfig.CLIENT_ID_CONFIG, s"${options.group}-setup")
-    val admin = Admin.create(props)
+    val admin = Admin.create(adminProps(options, "setup"))
     try {
       val setup = new TopicSetup(admin, options.partitions, options.replicationFactor)
       val totals = TransactionTopology.totalsTopic(options.topic)
@@ -237,7 +276,13 @@ object Main {
               s"${options.bootstrapServers} --delete --topic $old)")
           }
         }
-        partitions.map(n => Prepared(n, setup.maxMessageBytes(dlq, deadlineNanos)))
+        partitions.flatMap { n =>
+          val byAccount = TransactionTopology.byAccountTopic(options.group)
+          setup.ensureByAccountTopic(byAccount, n, deadlineNanos) match {
+            case Left(why) => log.error(why); None
+            case Right(()) => Some(Prepared(n, setup.maxMessageBytes(dlq, deadlineNanos)))
+          }
+        }
       }
     } finally admin.close(Duration.ofSeconds(5))
   }

@@ -15,9 +15,10 @@ final case class Options(
     processingGuarantee: String = Options.ExactlyOnceV2,
     commitIntervalMs: Long = Options.DefaultCommitIntervalMs,
     partitions: Int = 6,
-    replicationFactor: Short = 1,
+    replicationFactor: Option[Short] = None,
     topicWaitSeconds: Int = 300,
     dedupeRetention: Duration = Options.DefaultDedupeRetention,
+    schemaMissingWait: Duration = HttpSchemaRegistry.DefaultMissingWait,
     config: Vector[(String, String)] = Vector.empty
 )
 
@@ -88,7 +89,8 @@ object Options {
         .action((v, o) => o.copy(partitions = v)).text("partitions of topics this creates (default 6)"),
       opt[Int]("replication-factor").valueName("N")
         .validate(v => if (v >= 1 && v <= Short.MaxValue) success else failure("--replication-factor must be >= 1"))
-        .action((v, o) => o.copy(replicationFactor = v.toShort)).text("replication factor of created and internal topics (default 1)"),
+        .action((v, o) => o.copy(replicationFactor = Some(v.toShort)))
+        .text("replication factor of created and internal topics (default: the brokers' default.replication.factor)"),
       opt[Int]("topic-wait-seconds").valueName("S")
         .validate(v => if (v >= 0) success else failure("--topic-wait-seconds must be >= 0"))
         .action((v, o) => o.copy(topicWaitSeconds = v)).text("how long to wait for the input topic (default 300)"),
@@ -96,6 +98,11 @@ object Options {
         .validate(v => if (parseDuration(v).isDefined) success else failure(s"--dedupe-retention: not a positive duration: $v (e.g. 7d, 12h, 30m, PT1H)"))
         .action((v, o) => o.copy(dedupeRetention = parseDuration(v).get))
         .text("how long counted transaction ids are remembered to drop re-sent copies (default 7d)"),
+      opt[String]("schema-missing-wait").valueName("DURATION")
+        .validate(v => if (parseDuration(v).isDefined) success else failure(s"--schema-missing-wait: not a positive duration: $v (e.g. 5s, 500ms)"))
+        .action((v, o) => o.copy(schemaMissingWait = parseDuration(v).get))
+        .text(s"how long a schema id the registry does not know is asked again before its record goes to the DLQ " +
+          s"(default ${HttpSchemaRegistry.DefaultMissingWait.toSeconds}s; keep it under the transaction timeout, 10s by default)"),
       opt[String]('X', "config").unbounded().valueName("KEY=VALUE")
         .validate(v => if (v.indexOf('=') > 0) success else failure(s"--config expects KEY=VALUE, got $v"))
         .action { (v, o) =>

@@ -8,6 +8,7 @@ import org.apache.kafka.streams.processor.api.{Processor, ProcessorSupplier}
 import org.apache.kafka.streams.state.Stores
 import txpipe.consumer.decoding.{SchemaCheck, TransactionDecoder}
 import txpipe.consumer.output.{DeadLetters, ProtobufSerde}
+import txpipe.consumer.routing.AccountPlacement
 import txpipe.consumer.storage.SeenIds
 import txpipe.consumer.totals.TotalsProcessor
 import txpipe.v1.AccountTotal
@@ -33,6 +34,10 @@ object TransactionTopology {
   /** The compacted topic of running totals for an input topic. */
   def totalsTopic(inputTopic: String): String = s"$inputTopic-totals"
 
+  /** The topic through which a group moves records to their account's partition: one topic per
+    * group, named like Kafka Streams' own internal topics so the application reset tool removes it. */
+  def byAccountTopic(group: String): String = s"$group-transactions-by-account-repartition"
+
   /** The dead-letter topic for an input topic. */
   def dlqTopic(inputTopic: String): String = s"$inputTopic-dlq"
 
@@ -40,14 +45,17 @@ object TransactionTopology {
   val DefaultDlqMaxRecordBytes: Int = DeadLetters.maxRecordBytes(1024 * 1024, None)
 
   private val Source = "input"
+  private val ByAccountSource = "by-account"
   private val Totals = "totals"
   private val TotalsSink = "totals-sink"
   private val DlqSink = "dlq-sink"
+  private val ByAccountSink = "by-account-sink"
 
-  /** Builds the topology for an input topic of `partitions` partitions, keyed by account;
-    * `lineSink` receives one "(account, total)" line per counted record. */
+  /** Builds the topology of `group` for an input topic of `partitions` partitions, placed and
+    * keyed by any producer; `lineSink` receives one "(account, total)" line per counted record. */
   def createTopology(
       inputTopic: String,
+      group: String,
       registry: SchemaRegistry,
       partitions: Int,
       lineSink: LineSink = StdoutLines,
@@ -56,17 +64,22 @@ object TransactionTopology {
       dlqMaxRecordBytes: Int = DefaultDlqMaxRecordBytes
   ): Topology = {
     // Shared by all tasks so each schema id is looked up once per process, not once per partition.
-    val decoder = new TransactionDecoder(new SchemaCheck(registry, ExpectedMessage), partitions)
+    val decoder = new TransactionDecoder(new SchemaCheck(registry, ExpectedMessage))
     val deadLetters = new DeadLetters(dlqMaxRecordBytes, counters)
     val storeNames = TotalsProcessor.Stores(TotalsStore, SeenIdsStore)
+    val byAccount = byAccountTopic(group)
+    val topics = TotalsProcessor.Topics(inputTopic, byAccount, partitions)
+    val children = TotalsProcessor.Children(TotalsSink, DlqSink, ByAccountSink)
     val supplier = new ProcessorSupplier[Array[Byte], Array[Byte], AnyRef, AnyRef] {
       override def get(): Processor[Array[Byte], Array[Byte], AnyRef, AnyRef] =
-        new TotalsProcessor(decoder, deadLetters, lineSink, dedupeRetention, counters, storeNames, TotalsSink, DlqSink)
+        new TotalsProcessor(decoder, deadLetters, lineSink, dedupeRetention, counters, storeNames, topics, children)
     }
     val bytes = Serdes.ByteArray()
     new Topology()
       .addSource(Source, bytes.deserializer(), bytes.deserializer(), inputTopic)
-      .addProcessor(Totals, supplier, Source)
+      // Same partition count as the input (Main makes sure), so task N reads partition N of both.
+      .addSource(ByAccountSource, bytes.deserializer(), bytes.deserializer(), byAccount)
+      .addProcessor(Totals, supplier, Source, ByAccountSource)
       // Cached: between commits an account's total changes in memory and reaches RocksDB and the
       // changelog once per commit, not once per transaction; the cache is flushed before every commit.
       .addStateStore(
@@ -77,5 +90,6 @@ object TransactionTopology {
       // The processor forwards each record to one sink by name, so each sees only its own type.
       .addSink(TotalsSink, totalsTopic(inputTopic), Serdes.String().serializer(), ProtobufSerde(AccountTotal).serializer(), Totals)
       .addSink(DlqSink, dlqTopic(inputTopic), bytes.serializer(), bytes.serializer(), Totals)
+      .addSink(ByAccountSink, byAccount, bytes.serializer(), bytes.serializer(), AccountPlacement.partitioner, Totals)
   }
 }

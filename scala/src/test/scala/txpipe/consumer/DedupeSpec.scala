@@ -12,7 +12,7 @@ import org.apache.kafka.streams.{StreamsConfig, TopologyTestDriver}
 import org.scalatest.funsuite.AnyFunSuite
 import org.apache.kafka.common.utils.Bytes
 import txpipe.consumer.output.DlqHeaders
-import txpipe.consumer.storage.SeenIdStore
+import txpipe.consumer.storage.{SeenIdStore, SeenMark}
 import txpipe.consumer.totals.TotalsProcessor
 import txpipe.v1.AccountTotal
 
@@ -40,7 +40,7 @@ class DedupeSpec extends AnyFunSuite {
     props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, Options.ExactlyOnceV2)
     TempDirs.withTempDir("txpipe-dedupe") { dir =>
       props.put(StreamsConfig.STATE_DIR_CONFIG, dir.toString)
-      val topology = TransactionTopology.createTopology(Topic, registry, 1, line => lines += line, retention, counters)
+      val topology = TransactionTopology.createTopology(Topic, "txpipe-test", registry, 1, line => lines += line, retention, counters)
       val driver = new TopologyTestDriver(topology, props)
       try body(new Fixture(driver, lines, counters))
       finally driver.close()
@@ -60,6 +60,32 @@ class DedupeSpec extends AnyFunSuite {
       assert(latest("ACC-2").total == "3.50" && latest("ACC-2").transactionCount == 2)
       assert(f.dlq.isEmpty)
     }
+  }
+
+  test("a copy with different content is a conflict: dead-lettered naming the first copy, total unchanged") {
+    withDriver(Duration.ofDays(7)) { f =>
+      f.send("ACC-1", 10.0, "x")
+      f.send("ACC-1", 0.01, "x")   // same id, another amount: a correction or a forgery, not ours to choose
+      f.send("ACC-1", 10.0, "x")   // the first content again: an ordinary duplicate
+      assert(f.lines.toVector == Vector("(ACC-1, 10.00)"))
+      assert(f.counters.duplicates.get == 1 && f.counters.counted.get == 1 && f.counters.rejected.get == 1)
+      val dead = f.dlq.readRecordsToList().asScala.toVector
+      assert(dead.size == 1)
+      val reason = new String(dead.head.headers.lastHeader(DlqHeaders.Reason).value, UTF_8)
+      assert(reason.startsWith("conflicting duplicate: transaction_id 'x' of account 'ACC-1' was counted from partition 0 offset 0 of transactions at "), reason)
+      assert(reason.endsWith("with different content; this copy was not counted"))
+      assert(new String(dead.head.headers.lastHeader(DlqHeaders.SourceOffset).value, UTF_8) == "1")
+      val latest = f.totals.readRecordsToList().asScala.map(r => AccountTotal.parseFrom(r.value)).last
+      assert(latest.total == "10.00" && latest.transactionCount == 1)
+    }
+  }
+
+  test("a mark from before digests (a time alone) takes any copy of its id for a duplicate") {
+    val old = SeenMark.decode(SeenIdStore.encodeTime(1234L))
+    assert(old.firstSeenMs == 1234L && old.digest.isEmpty && old.sameContent(new Array[Byte](SeenMark.DigestBytes)))
+    val mark = SeenMark.decode(SeenMark.encode(99L, Array.fill(16)(7.toByte), 3, 42L))
+    assert(mark.firstSeenMs == 99L && mark.partition == 3 && mark.offset == 42L)
+    assert(mark.sameContent(Array.fill(16)(7.toByte)) && !mark.sameContent(Array.fill(16)(8.toByte)))
   }
 
   test("the same transaction_id under another account is a different transaction") {
@@ -84,7 +110,9 @@ class DedupeSpec extends AnyFunSuite {
         new ByteArrayDeserializer, new ByteArrayDeserializer)
       val logged = changelog.readRecordsToList().asScala.toVector
       assert(logged.map(r => Bytes.wrap(r.key)) == Vector(TotalsProcessor.seenKey("ACC-1", "x"), TotalsProcessor.seenKey("ACC-2", "y")))
-      assert(logged.forall(r => r.value.length == 8 && math.abs(SeenIdStore.timeOf(r.value) - start) < 60000))
+      assert(logged.forall(r => math.abs(SeenMark.decode(r.value).firstSeenMs - start) < 60000))
+      assert(logged.map(r => SeenMark.decode(r.value).offset) == Vector(0L, 1L))
+      assert(logged.forall(r => SeenMark.decode(r.value).digest.exists(_.length == SeenMark.DigestBytes)))
     }
   }
 

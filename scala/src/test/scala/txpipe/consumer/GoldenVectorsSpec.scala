@@ -49,7 +49,7 @@ class GoldenVectorsSpec extends AnyFunSuite {
     val schemaId = root.get("schema_id").asInt
     val protoText = new String(Files.readAllBytes(ProjectPaths.repoRoot.resolve("proto").resolve(root.get("schema_proto_file").asText)), "UTF-8")
     val decoder = new TransactionDecoder(new SchemaCheck(
-      new InMemorySchemaRegistry(Map(schemaId -> RegisteredSchema("PROTOBUF", protoText))), "txpipe.v1.Transaction"), 1)
+      new InMemorySchemaRegistry(Map(schemaId -> RegisteredSchema("PROTOBUF", protoText))), "txpipe.v1.Transaction"))
     val cases = root.get("cases").elements().asScala.toVector
     assert(cases.nonEmpty)
     assert(cases.exists(_.get("valid").asBoolean) && cases.exists(!_.get("valid").asBoolean))
@@ -59,9 +59,8 @@ class GoldenVectorsSpec extends AnyFunSuite {
       val value = TestFrames.hex(c.get("hex").asText)
       withClue(s"case $name: ") {
         if (c.get("valid").asBoolean) {
-          // Keyed by its account, as every valid record must be (one partition: it is always the right one).
           val key = c.get("transaction").get("account_number").asText.getBytes("UTF-8")
-          val tx = decoder.decode(key, value, 0).fold(r => fail(s"rejected: $r"), identity)
+          val tx = decoder.decode(key, value).fold(r => fail(s"rejected: $r"), identity)
           val expected = expectedTransaction(c.get("transaction"))
           assert(tx == expected)
           assert(java.lang.Double.doubleToRawLongBits(tx.amount) == java.lang.Double.doubleToRawLongBits(expected.amount))
@@ -71,7 +70,7 @@ class GoldenVectorsSpec extends AnyFunSuite {
             assert(WireFormat.parse(value).map(_.messageIndexes) == Right(idx.elements().asScala.map(_.asInt).toVector))
           }
         } else {
-          val reason = decoder.decode(null, value, 0).fold(identity, tx => fail(s"accepted: $tx"))
+          val reason = decoder.decode(null, value).fold(identity, tx => fail(s"accepted: $tx"))
           val keyword = c.get("error").asText
           reasonMatches.get(keyword).foreach(matches => assert(matches(reason), s"reason '$reason' is not a '$keyword' error"))
         }

@@ -38,7 +38,7 @@ class LimitsSpec extends AnyFunSuite {
     props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:9")
     TempDirs.withTempDir("txpipe-limits") { dir =>
       props.put(StreamsConfig.STATE_DIR_CONFIG, dir.toString)
-      val topology = TransactionTopology.createTopology(Topic, registry, 1, line => lines += line, dlqMaxRecordBytes = dlqMaxRecordBytes)
+      val topology = TransactionTopology.createTopology(Topic, "txpipe-test", registry, 1, line => lines += line, dlqMaxRecordBytes = dlqMaxRecordBytes)
       val driver = new TopologyTestDriver(topology, props)
       try body(new Fixture(driver, lines))
       finally driver.close()
@@ -104,7 +104,7 @@ class LimitsSpec extends AnyFunSuite {
 
   test("a reason is one line of bounded length, whatever the record held") {
     withDriver() { f =>
-      f.input.pipeInput(new TestRecord[Array[Byte], Array[Byte]](("K\n" * 5000).getBytes(UTF_8), TestFrames.frame(1, tx().toByteArray)))
+      f.input.pipeInput(new TestRecord[Array[Byte], Array[Byte]](null, TestFrames.frame(1, tx().withAccountNumber("K\n" * 60).toByteArray)))
       val reason = f.reasons.head
       assert(!reason.contains("\n") && reason.length < 400, reason)
     }

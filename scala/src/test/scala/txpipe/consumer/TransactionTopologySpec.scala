@@ -15,6 +15,7 @@ import org.apache.kafka.streams.test.TestRecord
 import org.apache.kafka.streams.{StreamsConfig, TopologyDescription, TopologyTestDriver}
 import org.scalatest.funsuite.AnyFunSuite
 import txpipe.consumer.output.DlqHeaders
+import txpipe.consumer.routing.{AccountPlacement, Origin}
 import txpipe.v1.AccountTotal
 
 class TransactionTopologySpec extends AnyFunSuite {
@@ -46,7 +47,7 @@ class TransactionTopologySpec extends AnyFunSuite {
     props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, guarantee)
     TempDirs.withTempDir("txpipe-test") { dir =>
       props.put(StreamsConfig.STATE_DIR_CONFIG, dir.toString)
-      val topology = TransactionTopology.createTopology(Topic, registry, partitions, line => lines.synchronized(lines += line))
+      val topology = TransactionTopology.createTopology(Topic, "txpipe-test", registry, partitions, line => lines.synchronized(lines += line))
       val driver = new TopologyTestDriver(topology, props)
       try body(new Fixture(driver, lines))
       finally driver.close()
@@ -59,7 +60,7 @@ class TransactionTopologySpec extends AnyFunSuite {
   private def header(r: TestRecord[Array[Byte], Array[Byte]], name: String): String =
     Option(r.headers.lastHeader(name)).map(h => new String(h.value, UTF_8)).orNull
 
-  test("totals equal an exact decimal ground truth; bad records go to the DLQ unchanged") {
+  test("totals equal an exact decimal ground truth, whatever the key; bad records go to the DLQ unchanged") {
     withDriver(Options.ExactlyOnceV2) { f =>
       val rnd = new Random(7)
       val accounts = (0 until 12).map(i => f"ACC-$i%04d")
@@ -91,11 +92,13 @@ class TransactionTopologySpec extends AnyFunSuite {
           f.input.pipeInput(new TestRecord(key, value, headers))
           sent += ((offset, why, key, value))
         } else if (i % 50 == 13) {
-          // Well framed and well formed, but keyed for another account.
+          // Keyed for another account: the account is read from the value, so it counts all the same.
           val value = valid("ACC-0002", 5.0, s"k$i")
-          val key = "ACC-0003".getBytes(UTF_8)
-          f.input.pipeInput(new TestRecord(key, value, new RecordHeaders()))
-          sent += ((offset, "key mismatch", key, value))
+          f.input.pipeInput(new TestRecord("ACC-0003".getBytes(UTF_8), value, new RecordHeaders()))
+          val sum = truth.getOrElse("ACC-0002", BigDecimal.ZERO).add(new BigDecimal("5"))
+          truth("ACC-0002") = sum
+          counts("ACC-0002") += 1
+          expectedLines += s"(ACC-0002, ${sum.setScale(math.max(sum.scale, 2)).toPlainString})"
         } else {
           val account = accounts(rnd.nextInt(accounts.length))
           // Amounts come from exact cents so the ground truth never touches a double.
@@ -106,14 +109,10 @@ class TransactionTopologySpec extends AnyFunSuite {
           val key = if (i % 3 == 0) null else account.getBytes(UTF_8)
           val value = valid(account, amount, s"tx-$i")
           f.input.pipeInput(new TestRecord(key, value, new RecordHeaders()))
-          if (key == null) {
-            sent += ((offset, "no key", key, value))
-          } else {
-            val sum = truth.getOrElse(account, BigDecimal.ZERO).add(exactAmount)
-            truth(account) = sum
-            counts(account) += 1
-            expectedLines += s"($account, ${sum.setScale(math.max(sum.scale, 2)).toPlainString})"
-          }
+          val sum = truth.getOrElse(account, BigDecimal.ZERO).add(exactAmount)
+          truth(account) = sum
+          counts(account) += 1
+          expectedLines += s"($account, ${sum.setScale(math.max(sum.scale, 2)).toPlainString})"
         }
         offset += 1
       }
@@ -151,7 +150,7 @@ class TransactionTopologySpec extends AnyFunSuite {
         assert(header(r, DlqHeaders.SourcePartition) == "0")
         assert(header(r, DlqHeaders.SourceOffset) == off.toString)
         assert(Option(header(r, DlqHeaders.Reason)).exists(_.nonEmpty))
-        if (why != "key mismatch" && why != "no key") assert(header(r, "trace") != null)
+        assert(header(r, "trace") != null)
         assert(r.headers.toArray.map(_.key).toSeq.takeRight(4) ==
           Seq(DlqHeaders.Reason, DlqHeaders.SourceTopic, DlqHeaders.SourcePartition, DlqHeaders.SourceOffset))
       }
@@ -160,50 +159,67 @@ class TransactionTopologySpec extends AnyFunSuite {
       assert(reasons.exists(_.contains("unknown to the registry")))
       assert(reasons.exists(_.contains("txpipe.v1.AccountTotal, not txpipe.v1.Transaction")))
       assert(reasons.exists(_.contains("txpipe.v1.Wrapper.Transaction")))
-      assert(reasons.exists(_.contains("does not match account_number")))
       assert(reasons.exists(_ == "amount is NaN"))
       assert(reasons.exists(_ == "account_number is empty"))
       assert(reasons.exists(_.startsWith("protobuf payload does not parse")))
     }
   }
 
-  test("one sub-topology reads the input and writes totals and dead letters: no repartition topic") {
-    val description = TransactionTopology.createTopology(Topic, registry, 6, _ => ()).describe()
+  test("one sub-topology reads the input and the by-account topic and writes totals, dead letters and moved records") {
+    val byAccount = TransactionTopology.byAccountTopic("txpipe-test")
+    val description = TransactionTopology.createTopology(Topic, "txpipe-test", registry, 6, _ => ()).describe()
     val subtopologies = description.subtopologies().asScala.toSeq
     assert(subtopologies.size == 1, description.toString)
     val nodes = subtopologies.head.nodes().asScala.toSeq
-    // Each task has one input partition, so there is nothing to idle for (Main sets max.task.idle.ms=-1).
-    assert(nodes.collect { case s: TopologyDescription.Source => s.topicSet().asScala }.flatten == Seq(Topic))
+    assert(nodes.collect { case s: TopologyDescription.Source => s.topicSet().asScala }.flatten.toSet == Set(Topic, byAccount))
     assert(nodes.collect { case s: TopologyDescription.Sink => s.topic() }.toSet ==
-      Set(TransactionTopology.totalsTopic(Topic), TransactionTopology.dlqTopic(Topic)))
+      Set(TransactionTopology.totalsTopic(Topic), TransactionTopology.dlqTopic(Topic), byAccount))
     assert(nodes.collect { case p: TopologyDescription.Processor => p.stores().asScala }.flatten.toSet ==
       Set(TransactionTopology.TotalsStore, TransactionTopology.SeenIdsStore))
-    assert(!description.toString.contains("repartition"))
   }
 
-  test("a record off its account's murmur2 partition goes to the DLQ, naming where it belongs") {
+  test("a transaction off its account's partition, unkeyed or keyed otherwise, is moved to its owner and counted") {
     // The driver reads everything from partition 0; of 4 partitions, murmur2 puts some accounts elsewhere.
     val accounts = (0 until 40).map(i => f"ACC-$i%04d")
-    val (home, away) = accounts.partition(a => decoding.TransactionDecoder.ownerPartition(a.getBytes(UTF_8), 4) == 0)
-    assert(home.nonEmpty && away.nonEmpty)
+    val (home, away) = accounts.partition(a => AccountPlacement.owner(a, 4) == 0)
+    assert(home.nonEmpty && away.size >= 3)
     withDriver(Options.ExactlyOnceV2, partitions = 4) { f =>
+      val moved = f.driver.createOutputTopic(TransactionTopology.byAccountTopic("txpipe-test"), new ByteArrayDeserializer, new ByteArrayDeserializer)
       f.input.pipeInput(home.head.getBytes(UTF_8), valid(home.head, 2.5, "h"))
-      f.input.pipeInput(away.head.getBytes(UTF_8), valid(away.head, 7.0, "a"))
-      assert(f.lines.toVector == Vector(s"(${home.head}, 2.50)"))
-      val dead = f.dlq.readRecordsToList().asScala.toVector
-      assert(dead.size == 1)
-      val owner = decoding.TransactionDecoder.ownerPartition(away.head.getBytes(UTF_8), 4)
-      assert(header(dead.head, DlqHeaders.Reason) ==
-        s"account '${away.head}' belongs on partition $owner of 4 (murmur2 of the key) but arrived on partition 0; " +
-          "produce with Kafka's default partitioner (librdkafka: partitioner=murmur2_random)")
+      f.input.pipeInput(away(0).getBytes(UTF_8), valid(away(0), 7.0, "a"))
+      f.input.pipeInput(null, valid(away(1), 1.25, "n"))
+      f.input.pipeInput("someone-else".getBytes(UTF_8), valid(away(2), 3.0, "k"))
+      f.input.pipeInput(null, valid(home.head, 0.5, "h2"))
+      assert(f.lines.toVector.sorted == Vector(
+        s"(${home.head}, 2.50)", s"(${away(0)}, 7.00)", s"(${away(1)}, 1.25)", s"(${away(2)}, 3.00)", s"(${home.head}, 3.00)").sorted)
+      assert(f.dlq.isEmpty)
+      // Only the three that were away made the trip, keyed by account, carrying their input coordinates.
+      val trips = moved.readRecordsToList().asScala.toVector
+      assert(trips.map(r => new String(r.key, UTF_8)) == Vector(away(0), away(1), away(2)))
+      assert(trips.map(r => header(r, Origin.Offset)) == Vector("1", "2", "3"))
+      assert(trips.forall(r => header(r, Origin.Topic) == Topic && header(r, Origin.Partition) == "0"))
     }
   }
 
-  test("murmur2 placement matches the Java producer's partitioner") {
+  test("the by-account partitioner is the Java producer's murmur2 of the account") {
     import org.apache.kafka.clients.producer.internals.BuiltInPartitioner
     for (a <- Seq("ACC-0001", "ACC-0042", "x", "\u03a9-account"); n <- Seq(1, 3, 6, 50)) {
       val key = a.getBytes(UTF_8)
-      assert(decoding.TransactionDecoder.ownerPartition(key, n) == BuiltInPartitioner.partitionForKey(key, n), s"$a over $n")
+      assert(AccountPlacement.owner(a, n) == BuiltInPartitioner.partitionForKey(key, n), s"$a over $n")
+      assert(AccountPlacement.partitioner.partitions("t", key, Array.emptyByteArray, n).get == java.util.Set.of(Int.box(AccountPlacement.owner(a, n))))
+    }
+  }
+
+  test("an account that could forge a line goes to the DLQ; ids are escaped in logs") {
+    withDriver(Options.ExactlyOnceV2) { f =>
+      for ((account, i) <- Seq("X, 1.00)\n(ACC-0001, 9999999.00", "A\rB", "A\u2028B", "A\u202eB", "A\u0000B").zipWithIndex)
+        f.input.pipeInput(null, valid(account, 5.0, s"f$i"))
+      f.input.pipeInput(null, valid("ACC-0001", 5.0, "ok"))
+      assert(f.lines.toVector == Vector("(ACC-0001, 5.00)"))
+      val reasons = f.dlq.readRecordsToList().asScala.toVector.map(r => header(r, DlqHeaders.Reason))
+      assert(reasons.size == 5)
+      assert(reasons.forall(_.endsWith("holds a control character or line separator")), reasons)
+      assert(reasons.head == "account_number 'X, 1.00)?(ACC-0001, 9999999.00' holds a control character or line separator")
     }
   }
 
@@ -215,7 +231,7 @@ class TransactionTopologySpec extends AnyFunSuite {
     val lines = mutable.ArrayBuffer.empty[String]
     TempDirs.withTempDir("txpipe-lines") { dir =>
       props.put(StreamsConfig.STATE_DIR_CONFIG, dir.toString)
-      val driver = new TopologyTestDriver(TransactionTopology.createTopology(Topic, registry, 1, line => lines += line), props)
+      val driver = new TopologyTestDriver(TransactionTopology.createTopology(Topic, "txpipe-test", registry, 1, line => lines += line), props)
       try {
         val input = driver.createInputTopic(Topic, new ByteArraySerializer, new ByteArraySerializer)
         for (i <- 1 to 3) {

@@ -11,8 +11,19 @@ object ProtoTextOutliner {
 
   private final class Node(val name: String) {
     val nested: mutable.ArrayBuffer[Node] = mutable.ArrayBuffer.empty
-    def toOutline: MessageOutline = MessageOutline(name, nested.iterator.map(_.toOutline).toVector)
+    val fields: mutable.ArrayBuffer[FieldOutline] = mutable.ArrayBuffer.empty
+    def toOutline: MessageOutline = MessageOutline(name, nested.iterator.map(_.toOutline).toVector, fields.toVector)
   }
+
+  // What an open brace belongs to: fields are declared in a message body or in a oneof within one.
+  private sealed trait Block
+  private final case class MessageBody(node: Node) extends Block
+  private final case class OneofBody(node: Node) extends Block
+  private case object OtherBlock extends Block
+
+  private val Labels = Set("optional", "repeated", "required")
+  // Statements inside a message body that are not field declarations.
+  private val NotTypes = Set("option", "reserved", "extensions", "extend", "enum", "message", "oneof", "group", "service")
 
   /** The outline of .proto text, or why the text could not be read. */
   def outline(text: String): Either[String, SchemaOutline] =
@@ -21,16 +32,23 @@ object ProtoTextOutliner {
   private def build(tokens: IndexedSeq[String]): Either[String, SchemaOutline] = {
     var packageName = ""
     val topLevel = mutable.ArrayBuffer.empty[Node]
-    // One entry per open brace: Some(node) for a message body, None for anything else.
-    val open = mutable.Stack.empty[Option[Node]]
+    // One entry per open brace.
+    val open = mutable.Stack.empty[Block]
     def isIdent(s: String) = s.nonEmpty && (Character.isLetter(s.head) || s.head == '_')
+    def isNumber(s: String) = s.nonEmpty && s.forall(Character.isDigit)
     def at(i: Int) = if (i < tokens.length) tokens(i) else ""
+    // The message whose fields a declaration here would add to, if any.
+    def fieldOwner: Option[Node] = open.headOption.collect { case MessageBody(n) => n; case OneofBody(n) => n }
+    def statementStart(i: Int) = i == 0 || Set("{", "}", ";").contains(tokens(i - 1))
 
     def startMessage(name: String): Unit = {
       val node = new Node(name)
-      if (open.isEmpty) topLevel += node
-      else open.top.foreach(_.nested += node)
-      open.push(Some(node))
+      open.headOption match {
+        case None => topLevel += node
+        case Some(MessageBody(parent)) => parent.nested += node
+        case Some(_) => ()
+      }
+      open.push(MessageBody(node))
     }
 
     var i = 0
@@ -48,8 +66,26 @@ object ProtoTextOutliner {
         while (j < tokens.length && tokens(j) != "{" && tokens(j) != ";") j += 1
         if (at(j) == "{") { startMessage(at(i + 1)); i = j + 1 }
         else i = j + 1
+      } else if (t == "oneof" && isIdent(at(i + 1)) && at(i + 2) == "{" && fieldOwner.isDefined) {
+        open.push(OneofBody(fieldOwner.get))
+        i += 3
+      } else if (fieldOwner.isDefined && statementStart(i) && isIdent(t.stripPrefix(".")) && !NotTypes.contains(t)) {
+        // [label] type name = number ... ;   or   map<K, V> name = number ... ;
+        val repeated = t == "repeated"
+        var j = if (Labels.contains(t)) i + 1 else i
+        val typeName =
+          if (at(j) == "map" && at(j + 1) == "<") {
+            val close = tokens.indexOf(">", j)
+            val name = if (close < 0) "map" else tokens.slice(j, close + 1).mkString
+            j = if (close < 0) tokens.length else close + 1
+            name
+          } else { j += 1; at(j - 1) }
+        if (isIdent(typeName.stripPrefix(".")) && isIdent(at(j)) && at(j + 1) == "=" && isNumber(at(j + 2))) {
+          fieldOwner.get.fields += FieldOutline(at(j), at(j + 2).toInt, typeName.stripPrefix("."), repeated || typeName.startsWith("map<"))
+          i = j + 3
+        } else i += 1
       } else if (t == "{") {
-        open.push(None)
+        open.push(OtherBlock)
         i += 1
       } else if (t == "}") {
         if (open.isEmpty) return Left("schema text has an unmatched '}'")

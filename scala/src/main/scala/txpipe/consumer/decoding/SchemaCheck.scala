@@ -2,15 +2,16 @@ package txpipe.consumer.decoding
 
 import java.util.concurrent.ConcurrentHashMap
 
-import txpipe.consumer.SchemaRegistry
+import txpipe.consumer.{RegisteredSchema, SchemaRegistry}
 
 /** Decides, once per (schema id, message indexes), whether a frame carries the expected message. */
 final class SchemaCheck(registry: SchemaRegistry, expectedMessage: String) {
 
   import SchemaCheck.{Decided, Key}
 
-  // The decision depends only on immutable registry content, so it is cached for good:
-  // after the first record of a schema the hot path is a single map lookup.
+  // A decision on a schema the registry has depends only on immutable registry content, so it
+  // is kept: after the first record of a schema the hot path is a single map lookup. "Unknown
+  // id" is not kept here: the registry client decides when to ask again.
   private val decisions = new ConcurrentHashMap[Key, Option[String]]()
   // The last decision taken, checked before the map: nearly every record repeats the one
   // before, and the map's key hashes its index vector (0.7% of the stream thread).
@@ -27,7 +28,9 @@ final class SchemaCheck(registry: SchemaRegistry, expectedMessage: String) {
       if (cached != null) cached
       else {
         // Not computeIfAbsent: the lookup may block on a registry outage for a long time.
-        val decided = decide(frame)
+        val schema = registry.schemaById(frame.schemaId)
+        val decided = decide(frame, schema)
+        if (schema.isEmpty) return decided
         // Frames naming ever new schema ids must not grow the map for months: start over.
         if (decisions.size >= SchemaCheck.MaxDecisions) decisions.clear()
         decisions.put(key, decided)
@@ -37,18 +40,19 @@ final class SchemaCheck(registry: SchemaRegistry, expectedMessage: String) {
     decision
   }
 
-  private def decide(frame: Frame): Option[String] = {
+  private def decide(frame: Frame, schema: Option[RegisteredSchema]): Option[String] = {
     val id = frame.schemaId
-    registry.schemaById(id) match {
+    schema match {
       case None => Some(s"schema id $id is unknown to the registry")
-      case Some(s) if s.schemaType.nonEmpty && s.schemaType != "PROTOBUF" =>
-        Some(s"schema id $id is a ${s.schemaType} schema, not PROTOBUF")
+      // The Confluent API leaves schemaType out for AVRO, its original and default type.
+      case Some(s) if s.schemaType != "PROTOBUF" =>
+        Some(s"schema id $id is ${if (s.schemaType.isEmpty) "AVRO" else s.schemaType} (not PROTOBUF): this topic carries protobuf transactions")
       case Some(s) =>
-        SchemaOutline.parse(s.schema).flatMap(_.resolve(frame.messageIndexes)) match {
+        SchemaOutline.parse(s.schema).flatMap(_.resolveMessage(frame.messageIndexes)) match {
           case Left(why) => Some(s"schema id $id: $why")
-          case Right(name) if name == expectedMessage => None
-          case Right(name) =>
+          case Right((name, _)) if name != expectedMessage =>
             Some(s"message index path ${frame.messageIndexes.mkString("[", ", ", "]")} of schema id $id is $name, not $expectedMessage")
+          case Right((name, message)) => TransactionFields.mismatch(message).map(why => s"schema id $id: $name $why")
         }
     }
   }

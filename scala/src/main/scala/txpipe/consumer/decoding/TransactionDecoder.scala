@@ -1,40 +1,34 @@
 package txpipe.consumer.decoding
 
-import java.nio.ByteBuffer
-import java.nio.charset.{CharacterCodingException, CodingErrorAction, StandardCharsets}
-
 import com.google.protobuf.{CodedInputStream, InvalidProtocolBufferException}
-import org.apache.kafka.common.utils.Utils
 import scala.util.control.NonFatal
 
+import txpipe.consumer.SchemaRegistryException
 import txpipe.v1.Transaction
 
 /** Turns a raw record into a valid Transaction, or a one-line reason why it is not one.
   *
-  * Records must be keyed by account_number and sit on the partition Kafka's default partitioner
-  * (murmur2) gives that key among `partitions`: each task then owns every account it sees.
+  * The key plays no part: the account is read from the value, whatever the producer keyed by.
   */
-final class TransactionDecoder(schemaCheck: SchemaCheck, partitions: Int) {
+final class TransactionDecoder(schemaCheck: SchemaCheck) {
 
-  require(partitions >= 1, s"partitions must be >= 1, got $partitions")
-
-  /** The transaction in this record, read from `partition`, or Left(reason) for the dead-letter queue. */
-  def decode(key: Array[Byte], value: Array[Byte], partition: Int): Either[String, Transaction] =
-    try decodeChecked(key, value, partition)
+  /** The transaction in this record, or Left(reason) for the dead-letter queue. */
+  def decode(key: Array[Byte], value: Array[Byte]): Either[String, Transaction] =
+    try decodeChecked(key, value)
     catch {
+      // The registry's problems are the consumer's, not the record's: they stop processing.
+      case e: SchemaRegistryException => throw e
       // Whatever a record holds, it is its own problem, not the consumer's: it goes to the DLQ.
       case NonFatal(e) => Left(s"record could not be decoded: ${e.getClass.getName}: ${printable(String.valueOf(e.getMessage))}")
     }
 
-  private def decodeChecked(key: Array[Byte], value: Array[Byte], partition: Int): Either[String, Transaction] =
+  private def decodeChecked(key: Array[Byte], value: Array[Byte]): Either[String, Transaction] =
     for {
       _ <- checkSize(key, value)
       frame <- WireFormat.parse(value).left.map(_.reason)
       _ <- schemaCheck.rejection(frame).toLeft(())
       tx <- parsePayload(value, frame)
       _ <- validate(tx)
-      _ <- checkKey(key, tx.accountNumber)
-      _ <- checkPartition(key, partition, tx.accountNumber)
     } yield tx
 
   private def checkSize(key: Array[Byte], value: Array[Byte]): Either[String, Unit] = {
@@ -58,6 +52,10 @@ final class TransactionDecoder(schemaCheck: SchemaCheck, partitions: Int) {
     else if (tx.accountNumber.isEmpty) Left("account_number is empty")
     // The id is the business key duplicates are dropped on: without one a record cannot be counted once.
     else if (tx.transactionId.isEmpty) Left("transaction_id is empty")
+    // The account is printed in each "(account, total)" line: a line break or a control
+    // character in it could print a line that looks like another account's total.
+    else if (TransactionDecoder.unprintable(tx.accountNumber))
+      Left(s"account_number '${printable(tx.accountNumber)}' holds a control character or line separator")
     else
       tooLong("account_number", tx.accountNumber, FieldLimits.MaxAccountBytes)
         .orElse(tooLong("transaction_id", tx.transactionId, FieldLimits.MaxTransactionIdBytes))
@@ -67,52 +65,33 @@ final class TransactionDecoder(schemaCheck: SchemaCheck, partitions: Int) {
   private def tooLong(field: String, value: String, limit: Int): Option[String] =
     FieldLimits.over(value, limit).map(n => s"$field is $n bytes, over the limit of $limit")
 
-  private def checkKey(key: Array[Byte], accountNumber: String): Either[String, Unit] =
-    if (key == null) Right(())
-    // The usual case, without a strict decoder per record: the account's own UTF-8 bytes.
-    else if (java.util.Arrays.equals(key, accountNumber.getBytes(StandardCharsets.UTF_8))) Right(())
-    else
-      strictUtf8(key) match {
-        case None => Left("record key is not valid UTF-8")
-        case Some(k) if k == accountNumber => Right(())
-        case Some(k) => Left(s"record key '${printable(k)}' does not match account_number '${printable(accountNumber)}'")
-      }
-
-  // Each task totals the accounts of its own input partition, so an
-  // account seen on any other partition would get a second, partial total there.
-  private def checkPartition(key: Array[Byte], partition: Int, accountNumber: String): Either[String, Unit] =
-    if (key == null) Left("record has no key; records must be keyed by account_number")
-    else {
-      val owner = TransactionDecoder.ownerPartition(key, partitions)
-      if (owner == partition) Right(())
-      else
-        Left(s"account '${printable(accountNumber)}' belongs on partition $owner of $partitions (murmur2 of the key) " +
-          s"but arrived on partition $partition; produce with Kafka's default partitioner " +
-          s"(librdkafka: partitioner=murmur2_random)")
-    }
-
-  private def strictUtf8(bytes: Array[Byte]): Option[String] =
-    try {
-      Some(
-        StandardCharsets.UTF_8
-          .newDecoder()
-          .onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT)
-          .decode(ByteBuffer.wrap(bytes))
-          .toString
-      )
-    } catch { case _: CharacterCodingException => None }
-
-  // Reasons go into one log line and a header; control characters would break both.
-  private def printable(s: String): String = {
-    val clean = s.map(c => if (Character.isISOControl(c)) '?' else c)
-    if (clean.length <= 80) clean else clean.take(80) + "..."
-  }
+  private def printable(s: String): String = TransactionDecoder.printable(s)
 }
 
-/** Where keyed records belong. */
+/** Character rules for fields that end up in lines and logs. */
 object TransactionDecoder {
 
-  /** The partition Kafka's default partitioner (murmur2, as librdkafka's murmur2_random) gives `key`. */
-  def ownerPartition(key: Array[Byte], partitions: Int): Int = Utils.toPositive(Utils.murmur2(key)) % partitions
+  /** True if `s` holds a control or format character, or a line or paragraph separator. */
+  def unprintable(s: String): Boolean = {
+    var i = 0
+    while (i < s.length) {
+      val c = s.charAt(i)
+      // Fast path for the usual ASCII account numbers.
+      if (c < 0x20 || (c >= 0x7f && forbidden(c))) return true
+      i += 1
+    }
+    false
+  }
+
+  private def forbidden(c: Char): Boolean =
+    Character.getType(c) match {
+      case Character.CONTROL | Character.FORMAT | Character.LINE_SEPARATOR | Character.PARAGRAPH_SEPARATOR => true
+      case _ => false
+    }
+
+  /** `s` with control, format and separator characters shown as '?', cut to 80 characters, for one log line. */
+  def printable(s: String): String = {
+    val clean = s.map(c => if (c < 0x20 || (c >= 0x7f && forbidden(c))) '?' else c)
+    if (clean.length <= 80) clean else clean.take(80) + "..."
+  }
 }

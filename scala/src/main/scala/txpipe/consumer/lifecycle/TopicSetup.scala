@@ -1,5 +1,6 @@
 package txpipe.consumer.lifecycle
 
+import java.util.Optional
 import java.util.concurrent.{ExecutionException, TimeUnit, TimeoutException}
 
 import scala.jdk.CollectionConverters._
@@ -9,8 +10,11 @@ import org.apache.kafka.common.config.{ConfigResource, TopicConfig}
 import org.apache.kafka.common.errors.{TopicExistsException, UnknownTopicOrPartitionException}
 import org.slf4j.LoggerFactory
 
-/** Creates the output topics and waits for the input topic before Streams starts. */
-final class TopicSetup(admin: Admin, partitions: Int, replicationFactor: Short) {
+/** Creates the output topics and waits for the input topic before Streams starts.
+  *
+  * @param replicationFactor of the topics it creates; None takes the brokers' default.replication.factor
+  */
+final class TopicSetup(admin: Admin, partitions: Int, replicationFactor: Option[Short]) {
 
   private val log = LoggerFactory.getLogger(classOf[TopicSetup])
   private val CallTimeoutMs = 10000L
@@ -19,10 +23,10 @@ final class TopicSetup(admin: Admin, partitions: Int, replicationFactor: Short) 
   /** Creates the compacted totals topic and the DLQ topic unless they exist; false on timeout. */
   def ensureOutputTopics(totalsTopic: String, dlqTopic: String, deadlineNanos: Long): Boolean = {
     val wanted = Seq(
-      new NewTopic(totalsTopic, partitions, replicationFactor)
+      newTopic(totalsTopic, partitions)
         // Only the latest total per account matters, so the topic is compacted.
         .configs(Map(TopicConfig.CLEANUP_POLICY_CONFIG -> TopicConfig.CLEANUP_POLICY_COMPACT).asJava),
-      new NewTopic(dlqTopic, partitions, replicationFactor)
+      newTopic(dlqTopic, partitions)
     )
     retryUntil(deadlineNanos, s"creating topics $totalsTopic and $dlqTopic") { () =>
       val results = admin.createTopics(wanted.asJava).values.asScala
@@ -36,6 +40,34 @@ final class TopicSetup(admin: Admin, partitions: Int, replicationFactor: Short) 
       }
       true
     }
+  }
+
+  /** Creates `topic`, through which records move to their account's partition, with exactly
+    * `inputPartitions` partitions; Left(why) if it exists with another count or cannot be made. */
+  def ensureByAccountTopic(topic: String, inputPartitions: Int, deadlineNanos: Long): Either[String, Unit] = {
+    // Never deleted by time: a record is removed once the group has committed past it (ByAccountPurge),
+    // so a consumer stopped for longer than any retention still finds every moved transaction.
+    val wanted = newTopic(topic, inputPartitions)
+      .configs(Map(TopicConfig.CLEANUP_POLICY_CONFIG -> TopicConfig.CLEANUP_POLICY_DELETE, TopicConfig.RETENTION_MS_CONFIG -> "-1").asJava)
+    val made = retryUntil(deadlineNanos, s"creating topic $topic") { () =>
+      try {
+        admin.createTopics(java.util.List.of(wanted)).all().get(callTimeoutMs(deadlineNanos), TimeUnit.MILLISECONDS)
+        log.info(s"created topic $topic with $inputPartitions partitions")
+      } catch {
+        case e: ExecutionException if e.getCause.isInstanceOf[TopicExistsException] => ()
+      }
+      true
+    }
+    if (!made) Left(s"could not create $topic")
+    else
+      awaitTopic(topic, deadlineNanos) match {
+        case Some(n) if n == inputPartitions => Right(())
+        case Some(n) =>
+          Left(s"$topic has $n partitions but the input has $inputPartitions; each account's task reads partition N of both, " +
+            s"so they must match. Stop every instance of the group, delete $topic (kafka-topics.sh --delete --topic $topic) " +
+            "once the group has consumed it, and start again")
+        case None => Left(s"$topic did not appear after it was created")
+      }
   }
 
   /** Waits until `topic` exists and returns its partition count; None if it still does not at the deadline. */
@@ -95,6 +127,9 @@ final class TopicSetup(admin: Admin, partitions: Int, replicationFactor: Short) 
     }
     changed
   }
+
+  private def newTopic(name: String, n: Int): NewTopic =
+    new NewTopic(name, Optional.of(Int.box(n)), replicationFactor.map(Short.box).fold(Optional.empty[java.lang.Short]())(Optional.of(_)))
 
   // No single broker call may carry the wait past the deadline the user gave.
   private def callTimeoutMs(deadlineNanos: Long): Long =

@@ -154,7 +154,8 @@ final class SeenIdStore(
     }
 
   private def restoreOne(key: Array[Byte], value: Array[Byte], cutoff: Long): Unit =
-    if (value.length == 8 && SeenIdStore.timeOf(value) >= cutoff) {
+    // A mark starts with its first-seen time, whichever layout it has (see SeenMark).
+    if (value.length >= 8 && SeenIdStore.timeOf(value) >= cutoff) {
       val segment = segmentFor(SeenIdStore.timeOf(value))
       if (segment != null) segment.put(key, value, writeOptions)
     }
@@ -219,7 +220,7 @@ object SeenIdStore {
   /** The 8-byte big-endian encoding of a first-seen time. */
   def encodeTime(ms: Long): Array[Byte] = ByteBuffer.allocate(8).putLong(ms).array()
 
-  /** The first-seen time in an 8-byte value. */
+  /** The first-seen time at the start of a stored value. */
   def timeOf(value: Array[Byte]): Long = ByteBuffer.wrap(value).getLong
 
   private def endOf(id: Long, segmentMs: Long): Long = (id + 1) * segmentMs

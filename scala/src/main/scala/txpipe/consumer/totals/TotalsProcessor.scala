@@ -1,6 +1,7 @@
 package txpipe.consumer.totals
 
 import java.nio.charset.StandardCharsets.UTF_8
+import java.security.MessageDigest
 import java.time.{Duration, Instant}
 
 import org.apache.kafka.common.header.internals.RecordHeaders
@@ -10,19 +11,26 @@ import org.apache.kafka.streams.state.KeyValueStore
 import org.slf4j.LoggerFactory
 import txpipe.consumer.decoding.TransactionDecoder
 import txpipe.consumer.output.DeadLetters
-import txpipe.consumer.storage.SeenIdStore
+import txpipe.consumer.routing.{AccountPlacement, Origin}
+import txpipe.consumer.storage.SeenMark
 import txpipe.consumer.{Amounts, Counters, LineSink}
 import txpipe.v1.{AccountTotal, Transaction}
 
 /** The one step of the topology: decodes each input record, adds a valid transaction to its
   * account's exact running total once per (account_number, transaction_id), and sends the new
-  * total to `totalsChild` and its line to `lineSink`; anything else goes to `dlqChild`.
+  * total to `children.totals` and its line to `lineSink`; anything else goes to `children.dlq`.
+  *
+  * A task owns the accounts whose murmur2 partition is its own. A valid transaction read from
+  * the input on another partition (another partitioner, another key, no key) is sent on, keyed
+  * by account, to `children.byAccount`, whose topic feeds this same processor on the owner's
+  * partition: records already in place never leave the task.
   *
   * Both stores belong to the record's task and are changelogged, so under exactly_once_v2 a
   * transaction's "seen" mark and its effect on the total commit together. A copy arriving more
-  * than `retention` after the first is counted again. The line goes to the sink before the
-  * new total is sent, so a sink that writes its lines out when the producer completes a send
-  * has written it before the Kafka transaction holding the record can commit.
+  * than `retention` after the first is counted again; a copy within it is dropped if its
+  * content is the first one's, and dead-lettered as a conflict if not. The line goes to the
+  * sink before the new total is sent, so a sink that writes its lines out when the producer
+  * completes a send has written it before the Kafka transaction holding the record can commit.
   */
 final class TotalsProcessor(
     decoder: TransactionDecoder,
@@ -31,12 +39,13 @@ final class TotalsProcessor(
     retention: Duration,
     counters: Counters,
     stores: TotalsProcessor.Stores,
-    totalsChild: String,
-    dlqChild: String
+    topics: TotalsProcessor.Topics,
+    children: TotalsProcessor.Children
 ) extends Processor[Array[Byte], Array[Byte], AnyRef, AnyRef] {
 
   private val log = LoggerFactory.getLogger(classOf[TotalsProcessor])
   private val retentionMs = retention.toMillis
+  private val sha256 = MessageDigest.getInstance("SHA-256")
   private var context: ProcessorContext[AnyRef, AnyRef] = _
   private var totals: KeyValueStore[String, AccountTotal] = _
   private var seen: KeyValueStore[Bytes, Array[Byte]] = _
@@ -48,33 +57,57 @@ final class TotalsProcessor(
     this.seen = context.getStateStore[KeyValueStore[Bytes, Array[Byte]]](stores.seenIds)
   }
 
-  /** Totals a valid transaction; sends anything else to the DLQ with the reason in its headers. */
+  /** Totals a valid transaction on its owner's partition, moves it there if it is elsewhere, and
+    * sends anything else to the DLQ with the reason in its headers. */
   override def process(record: Record[Array[Byte], Array[Byte]]): Unit = {
     val meta = context.recordMetadata()
-    val partition = if (meta.isPresent) meta.get.partition else -1
-    decoder.decode(record.key, record.value, partition) match {
-      case Right(tx) => count(tx, record.timestamp)
-      case Left(reason) =>
-        val (topic, offset) = if (meta.isPresent) (meta.get.topic, meta.get.offset) else ("unknown", -1L)
-        val letter = deadLetters.letter(record, reason, topic, partition, offset)
-        context.forward(letter.asInstanceOf[Record[AnyRef, AnyRef]], dlqChild)
+    val here = if (meta.isPresent) Origin(meta.get.topic, meta.get.partition, meta.get.offset) else Origin("unknown", -1, -1L)
+    val moved = here.topic == topics.byAccount
+    // A moved record was checked on the input; its reasons name the input record.
+    val origin = if (moved) Origin.fromHeaders(record.headers).getOrElse(here) else here
+    decoder.decode(record.key, record.value) match {
+      case Left(reason) => deadLetter(record, reason, origin)
+      case Right(tx) =>
+        if (moved || here.partition < 0 || AccountPlacement.owner(tx.accountNumber, topics.partitions) == here.partition)
+          count(record, tx, origin)
+        else {
+          // Only the origin travels: input headers could make the moved record too large to write.
+          val keyed = new Record[AnyRef, AnyRef](tx.accountNumber.getBytes(UTF_8), record.value, record.timestamp, origin.toHeaders)
+          context.forward(keyed, children.byAccount)
+        }
     }
   }
 
-  private def count(tx: Transaction, timestamp: Long): Unit = {
+  private def deadLetter(record: Record[Array[Byte], Array[Byte]], reason: String, origin: Origin): Unit = {
+    val letter = deadLetters.letter(record, reason, origin.topic, origin.partition, origin.offset)
+    context.forward(letter.asInstanceOf[Record[AnyRef, AnyRef]], children.dlq)
+  }
+
+  private def count(record: Record[Array[Byte], Array[Byte]], tx: Transaction, origin: Origin): Unit = {
     val account = tx.accountNumber
     val key = TotalsProcessor.seenKey(account, tx.transactionId)
     val now = context.currentSystemTimeMs()
-    val firstSeen = seen.get(key)
-    if (firstSeen != null && SeenIdStore.timeOf(firstSeen) > now - retentionMs) {
-      val n = counters.duplicates.incrementAndGet()
-      log.warn(
-        s"dropping duplicate transaction_id=${tx.transactionId} account=$account $source " +
-          s"first counted at ${Instant.ofEpochMilli(SeenIdStore.timeOf(firstSeen))} (duplicates dropped so far: $n)"
-      )
-      return
+    // Unknown fields (a newer schema's additions) are not part of what is compared.
+    val digest = SeenMark.digestOf(sha256, tx.withUnknownFields(scalapb.UnknownFieldSet.empty).toByteArray)
+    val stored = seen.get(key)
+    if (stored != null) {
+      val first = SeenMark.decode(stored)
+      if (first.firstSeenMs > now - retentionMs) {
+        val firstAt = Instant.ofEpochMilli(first.firstSeenMs)
+        val firstWhere = if (first.partition >= 0) s" from partition ${first.partition} offset ${first.offset} of ${topics.input}" else ""
+        if (first.sameContent(digest)) {
+          val n = counters.duplicates.incrementAndGet()
+          log.warn(
+            s"dropping duplicate transaction_id=${TransactionDecoder.printable(tx.transactionId)} account=${TransactionDecoder.printable(account)} " +
+              s"$origin, first counted$firstWhere at $firstAt (duplicates dropped so far: $n)")
+        } else
+          deadLetter(record, s"conflicting duplicate: transaction_id '${TransactionDecoder.printable(tx.transactionId)}' " +
+            s"of account '${TransactionDecoder.printable(account)}' was counted$firstWhere at $firstAt " +
+            "with different content; this copy was not counted", origin)
+        return
+      }
     }
-    seen.put(key, SeenIdStore.encodeTime(now))
+    seen.put(key, SeenMark.encode(now, digest, origin.partition, origin.offset))
     val previous = totals.get(account)
     val amount = Amounts.fromDouble(tx.amount)
     // The store keeps the formatted text, which parses back to the same exact BigDecimal.
@@ -94,21 +127,21 @@ final class TotalsProcessor(
     // The line first: the sink may rely on the total's send completing after it (see LinesFlushedOnAck).
     lineSink.write(s"($account, $total)")
     // Fresh headers: the input's headers describe the transaction, not the running total.
-    context.forward(new Record[AnyRef, AnyRef](account, updated, timestamp, new RecordHeaders()), totalsChild)
-  }
-
-  private def source: String = {
-    val meta = context.recordMetadata()
-    if (meta.isPresent) s"topic=${meta.get.topic} partition=${meta.get.partition} offset=${meta.get.offset}"
-    else "topic=? partition=? offset=?"
+    context.forward(new Record[AnyRef, AnyRef](account, updated, record.timestamp, new RecordHeaders()), children.totals)
   }
 }
 
-/** Keys and store names of the totals step. */
+/** Keys and names of the totals step. */
 object TotalsProcessor {
 
   /** The names of the two stores the processor uses. */
   final case class Stores(totals: String, seenIds: String)
+
+  /** The input topic, the topic records are moved through to their owner, and the partition count of both. */
+  final case class Topics(input: String, byAccount: String, partitions: Int)
+
+  /** The names of the processor's three sinks. */
+  final case class Children(totals: String, dlq: String, byAccount: String)
 
   /** The seen-store key of a transaction: its id, a NUL, its account.
     *
