@@ -140,6 +140,17 @@ def table(r: dict) -> str:
             f"| ConsumerPerformance | {_fmt(cp['wall_records_per_s'])} | {_fmt(cp['records_per_s'])} (its own figure) | 1.00 | {_fmt(cp['peak_rss_mib'])} |",
             "",
         ]
+        m = c.get("ours_eos_misplaced")
+        if m:
+            share = m.get("moved_share")
+            lines += [
+                "The same backlog sent with librdkafka's `fnv1a` partitioner, so that "
+                + (f"{share:.0%}" if share is not None else "most")
+                + " of the records sit off their account's murmur2 partition and move through the by-account topic "
+                f"(exactly_once_v2): {_fmt(m['wall_records_per_s'])} records/s, "
+                f"{c['misplaced_cost']:.2f}x the time of the well-partitioned drain; peak RSS {_fmt(m['peak_rss_mib'])} MiB.",
+                "",
+            ]
     if "latency" in r:
         lat = r["latency"]
         j = lat["end_to_end_latency"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -172,6 +173,28 @@ class Bench:
         return ours.consumer_drain(self.bootstrap, self.registry, topic, wl, guarantee, self.work, name,
                                    proc_timeout(wl.count))
 
+    def misplaced_backlog(self, wl) -> str:
+        """The workload sent with librdkafka's fnv1a partitioner: most records land off their
+        account's murmur2 partition, so the consumer moves them through its by-account topic."""
+        key = ("misplaced", wl.count, wl.accounts)
+        if key not in self.filled:
+            topic = self.topic(f"misplaced{wl.count}")
+            log(f"our producer: {wl.count} tx with partitioner=fnv1a (off their murmur2 partitions), not measured")
+            ours.producer(self.bootstrap, self.registry, topic, wl, self.work, topic, proc_timeout(wl.count),
+                          extra=["-X", "partitioner=fnv1a"])
+            self.filled[key] = topic
+        return self.filled[key]
+
+    def our_misplaced_consumer_once(self, wl, rep: int, reps: int) -> dict:
+        topic = self.misplaced_backlog(wl)
+        name = f"c-misplaced-{wl.count}-{rep}"
+        log(f"our consumer (exactly_once_v2): draining {wl.count} mis-partitioned tx, rep {rep + 1}/{reps}")
+        r = ours.consumer_drain(self.bootstrap, self.registry, topic, wl, "exactly_once_v2", self.work, name,
+                                proc_timeout(wl.count))
+        moved = re.findall(r"moved_to_owner=(\d+)", (self.work / f"{name}.err").read_text(errors="replace"))
+        r["moved_share"] = int(moved[-1]) / wl.count if moved else None
+        return r
+
     def our_consumer(self, n: int, accounts: int, guarantee: str, reps: int) -> dict:
         wl = workload(n, accounts, self.args.seed)
         return summarize([self.our_consumer_once(wl, guarantee, r, reps) for r in range(reps)], {"guarantee": guarantee})
@@ -214,17 +237,22 @@ class Bench:
         a = self.args
         wl = workload(a.size, a.accounts, a.seed)
         topic = self.backlog(a.size, a.accounts)
-        eos_runs, alos_runs, runs = [], [], []
+        eos_runs, alos_runs, misplaced_runs, runs = [], [], [], []
         for r in range(a.reps):
             eos_runs.append(self.our_consumer_once(wl, "exactly_once_v2", r, a.reps))
             alos_runs.append(self.our_consumer_once(wl, "at_least_once", r, a.reps))
+            misplaced_runs.append(self.our_misplaced_consumer_once(wl, r, a.reps))
             log(f"ConsumerPerformance: {a.size} records, rep {r + 1}/{a.reps}")
             runs.append(kafka_tools.consumer_performance(self.bootstrap, topic, a.size, self.work, f"cp-{r}",
                                                          proc_timeout(a.size)))
         eos = summarize(eos_runs, {"guarantee": "exactly_once_v2"})
         alos = summarize(alos_runs, {"guarantee": "at_least_once"})
         cp = summarize(runs, {})
-        return {"ours_eos": eos, "ours_alos": alos, "consumer_performance": cp,
+        shares = [x["moved_share"] for x in misplaced_runs if x.get("moved_share") is not None]
+        misplaced = summarize(misplaced_runs, {"guarantee": "exactly_once_v2", "partitioner": "fnv1a",
+                                               "moved_share": median(shares) if shares else None})
+        return {"ours_eos": eos, "ours_alos": alos, "ours_eos_misplaced": misplaced, "consumer_performance": cp,
+                "misplaced_cost": eos["wall_records_per_s"] / misplaced["wall_records_per_s"],
                 "ratio_eos": eos["wall_records_per_s"] / cp["wall_records_per_s"],
                 "ratio_alos": alos["wall_records_per_s"] / cp["wall_records_per_s"],
                 "ratio_eos_own_figures": eos["steady_records_per_s"] / cp["records_per_s"]}

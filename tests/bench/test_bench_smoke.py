@@ -57,7 +57,10 @@ def test_bench_smoke_writes_every_figure(tmp_path: Path) -> None:
     for side in ("ours_eos", "ours_alos"):
         _positive(f"consumer.{side}", _numbers(c[side], "wall_records_per_s", "steady_records_per_s", "peak_rss_mib", "us_per_tx"))
     _positive("consumer.consumer_performance", _numbers(c["consumer_performance"], "records_per_s", "wall_records_per_s", "peak_rss_mib"))
-    _positive("consumer", _numbers(c, "ratio_eos", "ratio_alos"))
+    _positive("consumer", _numbers(c, "ratio_eos", "ratio_alos", "misplaced_cost"))
+    _positive("consumer.ours_eos_misplaced", _numbers(c["ours_eos_misplaced"], "wall_records_per_s", "moved_share"))
+    # fnv1a and murmur2 agree on about one partition in six: most records must have moved.
+    assert 0.5 < c["ours_eos_misplaced"]["moved_share"] < 1.0
 
     lat = r["latency"]
     assert set(lat["rates"]) == {"1000", "10000"}

@@ -12,9 +12,10 @@ final class Counters {
   val duplicates = new AtomicLong
   val rejected = new AtomicLong
   val expiredIds = new AtomicLong
+  val moved = new AtomicLong
 
   /** One line with every count. */
   def summary: String =
     s"counted=${counted.get} duplicates_dropped=${duplicates.get} rejected_to_dlq=${rejected.get} " +
-      s"dedupe_ids_expired=${expiredIds.get}"
+      s"dedupe_ids_expired=${expiredIds.get} moved_to_owner=${moved.get}"
 }

@@ -74,6 +74,7 @@ final class TotalsProcessor(
           // Only the origin travels: input headers could make the moved record too large to write.
           val keyed = new Record[AnyRef, AnyRef](tx.accountNumber.getBytes(UTF_8), record.value, record.timestamp, origin.toHeaders)
           context.forward(keyed, children.byAccount)
+          counters.moved.incrementAndGet()
         }
     }
   }
