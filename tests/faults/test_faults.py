@@ -188,8 +188,10 @@ def test_schema_registry_outage(fault_stack, topic, tmp_path):
         assert "schema registry unusable" in late_out, late_out
         time.sleep(max(0.0, outage_s - (time.monotonic() - t_down)))
         # It waits for the registry instead of dead-lettering or skipping what it cannot decode.
-        wait_until(lambda: "schema registry cannot answer" in consumers[-1].stderr_text(), 30,
-                   "the new instance to report the registry outage")
+        # (at start-up its check of the registry URL waits; once running, a schema lookup would)
+        wait_until(lambda: any(m in consumers[-1].stderr_text() for m in ("waiting for the schema registry",
+                                                                          "schema registry cannot answer")),
+                   30, "the new instance to report the registry outage")
         assert consumers[-1].alive()
         local_stack.start_registry(run_dir=fault_stack.run_dir)
         down_s = time.monotonic() - t_down

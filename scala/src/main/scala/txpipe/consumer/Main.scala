@@ -28,6 +28,7 @@ object Main {
   private val log = LoggerFactory.getLogger("txpipe.consumer.Main")
   private val CloseTimeout = Duration.ofSeconds(30)
   private val CountsLogEverySeconds = 30L
+  private val PurgeFirstAfterSeconds = 15L
   private val PurgeEverySeconds = 60L
   private val MaxThreadReplacements = 3
   private val ThreadReplacementWindow = Duration.ofMinutes(10)
@@ -78,7 +79,7 @@ object Main {
     }
     val purgeAdmin = Admin.create(adminProps(options, "purge"))
     val purge = new ByAccountPurge(purgeAdmin, options.group, byAccount)
-    countsLogger.scheduleWithFixedDelay(() => purge.purgeOnce(), PurgeEverySeconds, PurgeEverySeconds, TimeUnit.SECONDS)
+    countsLogger.scheduleWithFixedDelay(() => purge.purgeOnce(), PurgeFirstAfterSeconds, PurgeEverySeconds, TimeUnit.SECONDS)
     var lastCounts = ""
     countsLogger.scheduleAtFixedRate(() => {
       val now = counters.summary
