@@ -1,0 +1,70 @@
+"""Issue 20's producer defects: stopping, exit codes, the demo's seed, settings from the environment."""
+
+from __future__ import annotations
+
+import pytest
+
+from txpipe import producer
+from txpipe.generator import generate
+
+BASE = ["-b", "127.0.0.1:1", "-s", "http://127.0.0.1:1", "-t", "t"]
+
+
+def _serializer(name):
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+    from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
+
+    from txpipe.schema import Transaction
+
+    return ProtobufSerializer(Transaction, SchemaRegistryClient.new_client({"url": f"mock://{name}"}),
+                              {"use.deprecated.format": False})
+
+
+class _FullQueue:
+    """A producer whose local queue never has room, as with a broker that never answers."""
+
+    def __init__(self, stop, stop_after_polls=5):
+        self.stop, self.stop_after_polls, self.polls = stop, stop_after_polls, 0
+
+    def produce(self, topic, value, key, on_delivery=None):
+        raise BufferError("queue full")
+
+    def poll(self, timeout=0):
+        self.polls += 1
+        if self.polls == self.stop_after_polls:
+            self.stop.requested = True  # SIGTERM arrives while the loop waits for room
+        if self.polls > 1000:
+            raise AssertionError("still waiting for queue room long after SIGTERM")
+        return 0
+
+
+def test_sigterm_ends_a_wait_for_queue_room():
+    stop = producer._Stop()
+    stats = producer.Stats()
+    producer.Sender(_FullQueue(stop), _serializer("full"), "t", stats, registry_wait=1).send_all(generate(5, 2, seed=1), stop)
+    assert stats.queued == 0  # the record that found no room was never queued
+
+
+def test_an_interrupt_does_not_hide_earlier_delivery_failures(monkeypatch, capsys):
+    def run(args, stop):
+        stop.requested = True
+        return producer.Stats(queued=5, delivered=3, failed=2, first_error="b'A': timed out")
+
+    monkeypatch.setattr(producer, "run", run)
+    assert producer.main(producer.parse_args(BASE)) == producer.EXIT_FAILED
+
+
+def test_the_synthetic_seed_is_fresh_per_run_and_kept_when_given():
+    assert producer.parse_args(BASE).seed != producer.parse_args(BASE).seed or producer.parse_args(BASE).seed is None
+    assert producer.parse_args(BASE + ["--seed", "7"]).seed == 7
+
+
+def test_connection_settings_come_from_the_environment_and_flags_win(monkeypatch):
+    monkeypatch.setenv("TXPIPE_BOOTSTRAP_SERVERS", "broker:9092")
+    monkeypatch.setenv("TXPIPE_SCHEMA_REGISTRY", "http://registry:8081")
+    monkeypatch.setenv("TXPIPE_TOPIC", "assignment")
+    args = producer.parse_args(["-n", "5000"])
+    assert (args.bootstrap_servers, args.schema_registry, args.topic, args.count) == (
+        "broker:9092", "http://registry:8081", "assignment", 5000)
+    args = producer.parse_args(["-t", "other", "-b", "b2:9092"])
+    assert (args.bootstrap_servers, args.topic) == ("b2:9092", "other")
