@@ -46,17 +46,21 @@ def test_sigterm_ends_a_wait_for_queue_room():
 
 
 def test_an_interrupt_does_not_hide_earlier_delivery_failures(monkeypatch, capsys):
-    def run(args, stop):
-        stop.requested = True
-        return producer.Stats(queued=5, delivered=3, failed=2, first_error="b'A': timed out")
+    def run(args, stop, stats):
+        stop.requested = True  # SIGINT after two deliveries had failed
+        stats.queued, stats.delivered, stats.failed = 5, 3, 2
+        return stats
 
     monkeypatch.setattr(producer, "run", run)
     assert producer.main(producer.parse_args(BASE)) == producer.EXIT_FAILED
 
 
 def test_the_synthetic_seed_is_fresh_per_run_and_kept_when_given():
-    assert producer.parse_args(BASE).seed != producer.parse_args(BASE).seed or producer.parse_args(BASE).seed is None
-    assert producer.parse_args(BASE + ["--seed", "7"]).seed == 7
+    seeds = {producer.synthetic_seed(producer.parse_args(BASE)) for _ in range(5)}
+    assert len(seeds) == 5
+    assert producer.synthetic_seed(producer.parse_args(BASE + ["--seed", "7"])) == 7
+    line = producer.summary("t", producer.Stats(queued=1, delivered=1, seed=123), 1.0)
+    assert line.endswith(" seed=123")
 
 
 def test_connection_settings_come_from_the_environment_and_flags_win(monkeypatch):
