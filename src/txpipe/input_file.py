@@ -254,9 +254,12 @@ class _Chunks(io.RawIOBase):
     def _read_all(self, open_stream) -> None:
         try:
             stream = open_stream()
+            # read1: what one read or one decompression step gives, so a truncated .gz hands over
+            # every byte before the damage rather than failing its last whole chunk.
+            read = getattr(stream, "read1", stream.read)
             try:
                 while not self.closing.is_set():
-                    chunk = stream.read(_CHUNK)
+                    chunk = read(_CHUNK)
                     self._put(chunk)
                     if not chunk:
                         return

@@ -509,7 +509,11 @@ def send(args: argparse.Namespace, stats: Stats, sender: Sender, stop: _Stop, pr
             # A ground truth's delivery reports keep each transaction, so each must be its own object.
             txs: Iterator[Transaction] = generator.generate(args.count, args.accounts, stats.seed, reuse=not stats.reports_successes)
         else:
-            source = input_file.Input(args.input, args.input_format, stop=stop, seen=SeenIds())
+            try:
+                source = input_file.Input(args.input, args.input_format, stop=stop, seen=SeenIds())
+            except input_file.InputUnreadable as exc:
+                stats.unreadable = f"{input_file.display_name(args.input)}: cannot be read: {exc}"
+                return
             rejects = RejectsFile(args.rejects, source.format) if args.rejects else None
             sender.feed = InputFeed(source, stats, rejects)
             sender.unsendable = sender.feed.unsendable

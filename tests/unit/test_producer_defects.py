@@ -72,3 +72,34 @@ def test_connection_settings_come_from_the_environment_and_flags_win(monkeypatch
         "broker:9092", "http://registry:8081", "assignment", 5000)
     args = producer.parse_args(["-t", "other", "-b", "b2:9092"])
     assert (args.bootstrap_servers, args.topic) == ("b2:9092", "other")
+
+
+def test_a_stop_ends_a_read_of_an_idle_stdin(monkeypatch):
+    # `tail -f ledger.csv | producer -i -`: SIGTERM must end the run though no byte comes.
+    import io
+    import os
+    import threading
+    import time
+
+    from tests.unit.test_malformed_inputs import _Kafka, _serializer
+
+    read_end, write_end = os.pipe()
+    os.write(write_end, b"transaction_id,account_number,transaction_reference,transaction_datetime,amount\n"
+                        b"a,ACC-1,R,2026-01-01T00:00:00Z,1\nb,ACC-2,R,2026-01-01T00:00:00Z,2\n")
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BufferedReader(io.FileIO(read_end, "rb"))))
+    args = producer.parse_args(BASE + ["-q", "-i", "-"])
+    stats, stop, kafka = producer.Stats(), producer._Stop(), _Kafka()
+    sender = producer.Sender(kafka, _serializer(), "t", stats, registry_wait=1)
+    timer = threading.Timer(1.0, stop, args=(15, None))  # as the SIGTERM handler is called
+    timer.start()
+    started = time.monotonic()
+    try:
+        producer.send(args, stats, sender, stop, None, [])
+        took = time.monotonic() - started
+    finally:
+        timer.cancel()
+        os.close(write_end)  # the reading thread sees the end and finishes
+        sender.feed.source.close()
+    assert stats.queued == 2 and len(kafka.sent) == 2
+    assert stop.name == "SIGTERM" and took < 10
+    assert stats.last_line == 3
