@@ -109,8 +109,10 @@ def _rows(count: int):
 
 def test_a_large_input_streams_from_stdin(stack, topic, tmp_path):
     count = max(1000, STDIN_BYTES // 95)
-    proc = subprocess.Popen(producer_cmd(stack, topic, "-i", "-", "-p", "6"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True)
+    out_path, err_path = tmp_path / "producer.out", tmp_path / "producer.err"
+    with open(out_path, "wb") as out_file, open(err_path, "wb") as err_file:
+        proc = subprocess.Popen(producer_cmd(stack, topic, "-i", "-", "-p", "6"), stdin=subprocess.PIPE, stdout=out_file,
+                                stderr=err_file, start_new_session=True)
     written = [0]
 
     def feed():
@@ -131,12 +133,13 @@ def test_a_large_input_streams_from_stdin(stack, topic, tmp_path):
     writer = threading.Thread(target=feed, daemon=True)
     writer.start()
     try:
-        out, err = proc.communicate(timeout=120 + count / 2000)
+        proc.wait(timeout=120 + count / 2000)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGTERM)
-        out, err = proc.communicate(timeout=60)
-        raise AssertionError(f"the producer did not finish {count} rows from stdin in time: {out[-500:]!r} {err[-500:]!r}")
+        proc.wait(60)
+        raise AssertionError(f"the producer did not finish {count} rows from stdin in time; see {err_path}") from None
     writer.join(10)
+    out, err = out_path.read_bytes(), err_path.read_bytes()
     assert written[0] == count
     assert proc.returncode == 0, err.decode()[-2000:]
     assert f"sent={count} delivered={count} failed=0 rejected=0".encode() in out
