@@ -438,7 +438,9 @@ class Input:
 
     def rows(self) -> Iterator[InputRow | InputError]:
         records = self._csv_records() if self.format == "csv" else self._jsonl_records()
-        seen = self.seen if self.seen is not None else SeenIds()
+        if self.seen is None:
+            self.seen = SeenIds()  # closed with the input: it may hold a temporary directory
+        seen = self.seen
         name = self.name
         for line_no, record, raw, problem in records:
             if isinstance(problem, InputError):

@@ -61,11 +61,11 @@ class RejectsFile:
             self._jsonl(error, raw)
         self.count += 1
 
-    def _copy(self, raw: bytes | IO[bytes]) -> None:
+    def _copy(self, raw: bytes | IO[bytes], last: bytes = b"") -> None:
+        """The row's bytes (or the rest of a spilled row's), ending with a line end."""
         if isinstance(raw, bytes):
             self.out.write(_ended(raw))
             return
-        last = b""
         while chunk := raw.read(1 << 16):
             self.out.write(chunk)
             last = chunk
@@ -80,22 +80,14 @@ class RejectsFile:
             rest = body[1:]
             self.out.write(lead + (b"" if rest.lstrip(b" \t").startswith(b"}") else b", "))
             if isinstance(raw, bytes):
-                self.out.write(_ended(rest))
+                self._copy(rest)
             else:
                 self.out.write(rest)
-                self._copy_rest(raw)
+                self._copy(raw, last=rest)
         else:
             text = raw if isinstance(raw, bytes) else head + raw.read()  # not an object: at most the row limit
             decoded = text.rstrip(b"\r\n").decode("utf-8", "surrogateescape")
             self.out.write(lead + b', "rejected_text": ' + json.dumps(decoded).encode() + b"}\n")
-
-    def _copy_rest(self, raw: IO[bytes]) -> None:
-        last = b"\n"
-        while chunk := raw.read(1 << 16):
-            self.out.write(chunk)
-            last = chunk
-        if not last.endswith(b"\n"):
-            self.out.write(b"\n")
 
     def close(self, header_raw: bytes | None = None) -> None:
         self.header(header_raw)

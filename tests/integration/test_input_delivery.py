@@ -19,6 +19,7 @@ import time
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
+from tests.integration.test_dedupe_restore import changelog_records as count_topic  # any topic's record count
 from txpipe import verify, wire_format
 from txpipe.schema import Transaction
 
@@ -53,15 +54,6 @@ def read_topic(bootstrap: str, topic: str, timeout: float = 120) -> list[Transac
                 if msg.offset() + 1 >= ends[msg.partition()]:
                     left.discard(msg.partition())
         return out
-    finally:
-        c.close()
-
-
-def count_topic(bootstrap: str, topic: str) -> int:
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"count-{time.time_ns()}"})
-    try:
-        partitions = c.list_topics(topic, timeout=30).topics[topic].partitions
-        return sum(hi - lo for lo, hi in (c.get_watermark_offsets(TopicPartition(topic, p), timeout=30) for p in partitions))
     finally:
         c.close()
 
