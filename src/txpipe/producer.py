@@ -116,6 +116,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--input -: there is no standard input")
     if args.rejects is not None and args.input is None:
         p.error("--rejects needs an --input: synthetic transactions are never rejected")
+    if args.rejects is not None and args.input != input_file.STDIN and args.rejects.resolve() == Path(args.input).resolve():
+        p.error("--rejects must not be the --input file: it is emptied first")
     return args
 
 
