@@ -3,10 +3,15 @@
 Examples:
     python -m txpipe.producer -b 127.0.0.1:9092 -s http://127.0.0.1:8081/apis/ccompat/v7 -t transactions
     python -m txpipe.producer -b broker:9092 -s http://schema-registry:8081 -t assignment -i input.csv
+    zcat ledger.csv.gz | python -m txpipe.producer -b ... -s ... -t ... -i - --rejects rejected.csv
 
-Exit codes: 0 everything delivered; 1 a delivery failed or Kafka/the registry could
-not be used; 2 bad arguments or configuration; 3 the input file had rejected rows
-(every valid row was delivered); 130 interrupted (what was queued was flushed first).
+-b, -s and -t may come from TXPIPE_BOOTSTRAP_SERVERS, TXPIPE_SCHEMA_REGISTRY and TXPIPE_TOPIC
+instead; a flag wins over its variable.
+
+Exit codes: 0 everything delivered; 1 a delivery failed, the input could not be read to its
+end, or Kafka/the registry could not be used; 2 bad arguments or configuration; 3 input rows
+were rejected (every valid row was delivered); 130 interrupted (what was queued was flushed
+first; a delivery failure still exits 1).
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ import argparse
 import gc
 import itertools
 import json
+import os
+import secrets
 import signal
 import sys
 import time
@@ -30,6 +37,8 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 
 from txpipe import generator, input_file
 from txpipe.progress import Progress
+from txpipe.rejects import RejectsFile
+from txpipe.seen_ids import SeenIds
 from txpipe.schema import Transaction
 from txpipe.totals import RunningTotals, amount_decimal, format_total
 
@@ -40,6 +49,11 @@ EXIT_PARTIAL = 3
 EXIT_INTERRUPTED = 130
 
 REGISTRY_REQUEST_TIMEOUT_S = 10
+# Rejections printed one by one; past this many they are counted (and kept by --rejects).
+PRINTED_REJECTIONS = 100
+# The variables -b, -s and -t fall back on (compose's `run --rm producer -n 5000` replaces every flag).
+ENVIRONMENT = {"bootstrap_servers": "TXPIPE_BOOTSTRAP_SERVERS", "schema_registry": "TXPIPE_SCHEMA_REGISTRY",
+               "topic": "TXPIPE_TOPIC"}
 
 
 class ProducerError(Exception):
@@ -53,14 +67,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description="Send transaction events (protobuf, schema-registry framed) to a Kafka topic, keyed by account.",
         epilog="Exit codes: 0 all delivered, 1 delivery/connection failure, 2 usage, 3 input rows rejected, 130 interrupted.",
     )
-    p.add_argument("-b", "--bootstrap-servers", required=True, help="Kafka bootstrap servers, e.g. 127.0.0.1:9092")
-    p.add_argument("-s", "--schema-registry", required=True, help="schema registry base URL")
-    p.add_argument("-t", "--topic", required=True, help="topic to send to (created when missing)")
-    p.add_argument("-i", "--input", type=Path, help="CSV or JSON Lines file of transactions; without it, synthetic ones are generated")
-    p.add_argument("--input-format", choices=input_file.FORMATS, help="format of --input (default: from its suffix)")
+    env = os.environ.get
+    p.add_argument("-b", "--bootstrap-servers", default=env(ENVIRONMENT["bootstrap_servers"]),
+                   help="Kafka bootstrap servers, e.g. 127.0.0.1:9092 (default: $TXPIPE_BOOTSTRAP_SERVERS)")
+    p.add_argument("-s", "--schema-registry", default=env(ENVIRONMENT["schema_registry"]),
+                   help="schema registry base URL (default: $TXPIPE_SCHEMA_REGISTRY)")
+    p.add_argument("-t", "--topic", default=env(ENVIRONMENT["topic"]),
+                   help="topic to send to, created when missing (default: $TXPIPE_TOPIC)")
+    p.add_argument("-i", "--input", help="CSV or JSON Lines file of transactions, .gz too, or - for standard input; "
+                                         "without it, synthetic ones are generated")
+    p.add_argument("--format", "--input-format", dest="input_format", choices=input_file.FORMATS,
+                   help="format of --input (default: from its name, else from its first line)")
+    p.add_argument("--rejects", type=Path, metavar="FILE",
+                   help="write each rejected row as read, with its line and reason, to FILE: fix them there and send FILE with -i")
     p.add_argument("-n", "--count", type=int, default=1000, help="synthetic transactions to send (default 1000)")
     p.add_argument("-a", "--accounts", type=int, default=20, help="synthetic accounts (default 20)")
-    p.add_argument("--seed", type=int, default=42, help="random seed of the synthetic data (default 42)")
+    p.add_argument("--seed", type=int,
+                   help="random seed of the synthetic data (default: a fresh one each run, printed in the summary)")
     p.add_argument("-r", "--rate", type=float, default=0, help="at most this many transactions per second (default 0: unlimited)")
     p.add_argument("-p", "--partitions", type=int, default=6, help="partitions if the topic is created (default 6)")
     p.add_argument("--replication-factor", type=int, default=-1,
@@ -71,6 +94,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("-X", dest="extra", action="append", default=[], metavar="KEY=VALUE", help="extra librdkafka producer setting (repeatable)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
+    for name, var in ENVIRONMENT.items():
+        if not getattr(args, name):
+            p.error(f"--{name.replace('_', '-')} is required (or set {var})")
     if args.count < 0:
         p.error("--count must be >= 0")
     if args.accounts < 1:
@@ -84,8 +110,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for item in args.extra:
         if "=" not in item:
             p.error(f"-X expects KEY=VALUE, got {item!r}")
-    if args.input is not None and not args.input.is_file():
+    if args.input not in (None, input_file.STDIN) and not Path(args.input).is_file():
         p.error(f"--input {args.input}: no such file")
+    if args.input == input_file.STDIN and sys.stdin is None:
+        p.error("--input -: there is no standard input")
+    if args.rejects is not None and args.input is None:
+        p.error("--rejects needs an --input: synthetic transactions are never rejected")
+    if args.rejects is not None and args.input != input_file.STDIN and args.rejects.resolve() == Path(args.input).resolve():
+        p.error("--rejects must not be the --input file: it is emptied first")
     return args
 
 
@@ -134,6 +166,11 @@ class Stats:
     failed: int = 0
     rejected: int = 0
     first_error: str | None = None
+    seed: int | None = None  # of a synthetic run
+    header_error: str | None = None  # the input's header was unusable: every row was rejected
+    unreadable: str | None = None  # the input could not be read to its end
+    stopped: str | None = None  # the signal that stopped the run
+    last_line: int = 0  # of an input: every row up to this line was sent or rejected
     truth: RunningTotals | None = None
     acked: list[dict[str, object]] = field(default_factory=list)
 
@@ -176,12 +213,19 @@ def delivery_settings(stats: Stats) -> dict[str, object]:
 
 
 class _Stop:
-    """Set by SIGINT/SIGTERM so the send loop ends and what was queued is flushed."""
+    """Set by SIGINT/SIGTERM so the send loop ends and what was queued is flushed.
+
+    A second signal while the final flush waits ends that wait too.
+    """
 
     requested = False
+    signals = 0
+    name: str | None = None
 
     def __call__(self, signum, frame) -> None:
         self.requested = True
+        self.signals += 1
+        self.name = self.name or signal.Signals(signum).name
 
 
 _NEVER = _Stop()  # for sends that run until their transactions do
@@ -207,6 +251,9 @@ class Sender:
         self.registry_wait = registry_wait
         self.ctx = SerializationContext(topic, MessageField.VALUE)
         self.header: bytes | None = None
+        # Called with the reason when produce() refuses a record outright; None: that ends the run.
+        self.unsendable = None
+        self.feed: InputFeed | None = None  # the input's rows, when sending an input
 
     def _report_with_truth(self, tx: Transaction):
         stats = self.stats
@@ -233,7 +280,7 @@ class Sender:
 
         return report
 
-    def _first_value(self, tx: Transaction) -> bytes:
+    def _first_value(self, tx: Transaction, stop: _Stop = _NEVER) -> bytes:
         """Serializes through the registry, retrying an unreachable one up to registry_wait seconds."""
         deadline = time.monotonic() + self.registry_wait
         delay = 0.5
@@ -245,7 +292,11 @@ class Sender:
                 if time.monotonic() + delay > deadline:
                     raise ProducerError(f"schema registry unusable for {self.ctx.topic}-value: {exc}") from None
                 print(f"schema registry not answering ({exc}); retrying in {delay:.1f}s", file=sys.stderr)
-                time.sleep(delay)
+                until = time.monotonic() + delay
+                while not stop.requested and time.monotonic() < until:
+                    time.sleep(0.05)
+                if stop.requested:
+                    raise Stopped("stopped while waiting for the schema registry") from None
                 delay = min(delay * 2, 5.0)
         payload = tx.SerializeToString()
         if not value.endswith(payload):
@@ -253,10 +304,10 @@ class Sender:
         self.header = value[: len(value) - len(payload)]
         return value
 
-    def prepare(self, tx: Transaction) -> None:
+    def prepare(self, tx: Transaction, stop: _Stop = _NEVER) -> None:
         """Registers or looks up the schema and keeps the header, without sending anything."""
         if self.header is None:
-            self._first_value(tx)
+            self._first_value(tx, stop)
 
     def send(self, tx: Transaction) -> None:
         """Queues one transaction, waiting for queue space rather than dropping it."""
@@ -301,7 +352,13 @@ class Sender:
                         report = None
                         produce(topic, value, key)
                 except BufferError:  # local queue full: let deliveries drain, then retry
-                    self._produce_when_room(value, key, report)
+                    if not self._produce_when_room(value, key, report, stop):
+                        break  # stopped while waiting: this one was never queued
+                except KafkaException as exc:  # this record can never be sent (too large, say)
+                    if self.unsendable is None:
+                        raise
+                    self.unsendable(exc.args[0].str())
+                    continue
                 queued += 1
                 if queued % poll_every == 0:  # serve delivery reports; produce() never blocks on them
                     poll(0)
@@ -310,33 +367,104 @@ class Sender:
         finally:
             self.stats.queued = queued
 
-    def _produce_when_room(self, value: bytes, key: bytes, report) -> None:
-        while True:
+    def _produce_when_room(self, value: bytes, key: bytes, report, stop: _Stop) -> bool:
+        """Retries until the record is queued (True) or a stop is requested (False): a broker
+        that never answers never makes room."""
+        while not stop.requested:
             self.producer.poll(0.05)
             try:
-                self.producer.produce(self.topic, value, key, on_delivery=report)
-                return
+                if report is None:
+                    self.producer.produce(self.topic, value, key)
+                else:
+                    self.producer.produce(self.topic, value, key, on_delivery=report)
+                return True
             except BufferError:
                 continue
+        return False
 
 
-def transactions(args: argparse.Namespace, stats: Stats) -> Iterator[Transaction]:
-    """The transactions to send: the input file's valid rows, or synthetic ones."""
-    if args.input is None:
-        # A ground truth's delivery reports keep each transaction, so each must be its own object.
-        yield from generator.generate(args.count, args.accounts, args.seed, reuse=not stats.reports_successes)
-        return
-    for item in input_file.read(args.input, args.input_format):
-        if isinstance(item, input_file.InputError):
-            stats.rejected += 1
-            print(f"rejected {item}", file=sys.stderr)
-        else:
-            yield item.transaction
+class Stopped(Exception):
+    """A stop was requested before sending began (while the registry was being waited for)."""
 
 
-def run(args: argparse.Namespace, stop: _Stop) -> Stats:
-    """Sends everything and waits for every delivery report."""
-    stats = Stats(truth=RunningTotals() if args.ground_truth else None)
+class InputFeed:
+    """The input's valid rows as transactions for the send loop.
+
+    Each rejection is counted, printed (the first PRINTED_REJECTIONS) and written to the rejects
+    file as it comes, so sent + rejected always accounts for every row read, also in a stopped run.
+    """
+
+    def __init__(self, source: input_file.Input, stats: Stats, rejects: RejectsFile | None):
+        self.source, self.stats, self.rejects = source, stats, rejects
+        self.current: input_file.InputRow | None = None
+        self.printed = 0
+
+    def __iter__(self) -> Iterator[Transaction]:
+        stats = self.stats
+        try:
+            for item in self.source.rows():
+                if type(item) is input_file.InputRow:
+                    self.current = item
+                    yield item.transaction
+                    # Asked for the next: the send loop is done with this row.
+                    stats.last_line = item.line
+                else:
+                    self.reject(item)
+            stats.last_line = self.source.lines.line_no
+        except input_file.InputStopped:
+            return
+        except input_file.InputUnreadable as exc:
+            stats.unreadable = f"{self.source.name}: cannot be read after line {self.source.lines.line_no}: {exc}"
+
+    def reject(self, error: input_file.InputError) -> None:
+        stats = self.stats
+        if isinstance(error, input_file.HeaderError):
+            stats.header_error = str(error)
+            print(f"error: {error}; every row is rejected", file=sys.stderr)
+            return
+        stats.rejected += 1
+        stats.last_line = error.line
+        if self.rejects is not None:
+            self.rejects.write(error, self.source.header_raw)
+        if stats.header_error is None:
+            self.printed += 1
+            if self.printed <= PRINTED_REJECTIONS:
+                print(f"rejected {error}", file=sys.stderr)
+
+    def unsendable(self, reason: str) -> None:
+        """The row being sent was refused by produce(): it is rejected like a bad row."""
+        row = self.current
+        assert row is not None
+        self.reject(input_file.InputError(self.source.name, row.line, None, f"cannot be sent: {reason}", row.raw))
+        self.stats.last_line = row.line
+
+    def finish(self) -> None:
+        unprinted = self.printed - PRINTED_REJECTIONS
+        if unprinted > 0:
+            where = f"; {self.rejects.path} has them all" if self.rejects is not None else "; --rejects FILE keeps them all"
+            print(f"... and {unprinted} more rejected rows, not printed{where}", file=sys.stderr)
+        if self.rejects is not None:
+            self.rejects.close(self.source.header_raw)
+
+
+def synthetic_seed(args: argparse.Namespace) -> int:
+    """--seed, or a fresh seed: a rerun must not regenerate ids the consumer has already counted."""
+    return args.seed if args.seed is not None else secrets.randbits(63)
+
+
+def flush(producer: Producer, timeout: float, stop: _Stop) -> int:
+    """Waits up to ``timeout`` for outstanding deliveries, or until one more signal; returns those left."""
+    deadline = time.monotonic() + timeout
+    signals = stop.signals
+    while True:
+        remaining = producer.flush(max(0.0, min(0.5, deadline - time.monotonic())))
+        if remaining == 0 or time.monotonic() >= deadline or stop.signals > signals:
+            return remaining
+
+
+def run(args: argparse.Namespace, stop: _Stop, stats: Stats | None = None) -> Stats:
+    """Sends everything and waits for every delivery report; prints the summary line once sending began."""
+    stats = stats if stats is not None else Stats(truth=RunningTotals() if args.ground_truth else None)
     try:
         producer = Producer({**producer_config(args), **delivery_settings(stats)})
     except KafkaException as exc:
@@ -354,37 +482,74 @@ def run(args: argparse.Namespace, stop: _Stop) -> Stats:
     registry = SchemaRegistryClient.new_client({"url": args.schema_registry, "timeout": REGISTRY_REQUEST_TIMEOUT_S})
     serializer = ProtobufSerializer(Transaction, registry, {"use.deprecated.format": False})
     sender = Sender(producer, serializer, args.topic, stats, args.registry_wait)
-    total = None if args.input else args.count
-    progress = Progress(total, enabled=not args.quiet and sys.stderr.isatty())
-    # Everything allocated so far lives for the whole run: keep the collector from rescanning it,
-    # and let it run less often (a send creates short-lived objects without reference cycles).
-    txs = transactions(args, stats)
-    first = next(txs, None)
-    if first is not None:
-        # The registry round trip is set-up, like the topic: the summary's rate is the sending alone.
-        sender.prepare(first)
-        txs = itertools.chain((first,), txs)
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
     started = time.monotonic()
+    progress = Progress(None if args.input else args.count, enabled=not args.quiet and sys.stderr.isatty())
+    began: list[float] = []
     try:
-        sender.send_all(txs, stop, args.rate, progress if progress.enabled else None)
+        send(args, stats, sender, stop, progress, began)
     finally:
-        remaining = producer.flush(args.flush_timeout)
+        feed = sender.feed
+        remaining = flush(producer, args.flush_timeout, stop)
         progress.close(stats.queued)
         stats.settle(remaining, f"not delivered within --flush-timeout {args.flush_timeout}s")
-    stats_elapsed = time.monotonic() - started
-    print(summary(args.topic, stats, stats_elapsed))
+        if feed is not None:
+            feed.finish()
+            feed.source.close()
+        if stop.requested:
+            stats.stopped = stop.name or "stop"
+        print(summary(args.topic, stats, time.monotonic() - (began[0] if began else started)))
     return stats
 
 
+def send(args: argparse.Namespace, stats: Stats, sender: Sender, stop: _Stop, progress: Progress | None,
+         started: list[float]) -> None:
+    """Queues every transaction of the run (the input's valid rows, or synthetic ones) until done or stopped;
+    appends to ``started`` when the sending itself began. Flushing is the caller's."""
+    try:
+        if args.input is None:
+            stats.seed = synthetic_seed(args)
+            # A ground truth's delivery reports keep each transaction, so each must be its own object.
+            txs: Iterator[Transaction] = generator.generate(args.count, args.accounts, stats.seed, reuse=not stats.reports_successes)
+        else:
+            try:
+                source = input_file.Input(args.input, args.input_format, stop=stop, seen=SeenIds())
+            except input_file.InputUnreadable as exc:
+                stats.unreadable = f"{input_file.display_name(args.input)}: cannot be read: {exc}"
+                return
+            rejects = RejectsFile(args.rejects, source.format) if args.rejects else None
+            sender.feed = InputFeed(source, stats, rejects)
+            sender.unsendable = sender.feed.unsendable
+            txs = iter(sender.feed)
+        first = next(txs, None)
+        if first is not None:
+            # The registry round trip is set-up, like the topic: the summary's rate is the sending alone.
+            sender.prepare(first, stop)
+            txs = itertools.chain((first,), txs)
+    except (input_file.InputStopped, Stopped):
+        return
+    # Everything allocated so far lives for the whole run: keep the collector from rescanning it,
+    # and let it run less often (a send creates short-lived objects without reference cycles).
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+    started.append(time.monotonic())
+    sender.send_all(txs, stop, args.rate, progress if progress is not None and progress.enabled else None)
+
+
 def summary(topic: str, stats: Stats, elapsed: float) -> str:
-    """One line: what was sent, what failed, how fast."""
+    """One line: what was sent, what failed, how fast; the seed of a synthetic run; where a stopped run got to."""
     rate = stats.delivered / elapsed if elapsed > 0 else 0.0
     line = (
         f"topic={topic} sent={stats.queued} delivered={stats.delivered} failed={stats.failed} "
         f"rejected={stats.rejected} elapsed={elapsed:.3f}s rate={rate:,.0f} tx/s"
     )
+    if stats.seed is not None:
+        line += f" seed={stats.seed}"
+    if stats.stopped:
+        line += f" stopped={stats.stopped}"
+        if stats.seed is None:
+            line += f" input_done_to_line={stats.last_line}"
+    if stats.unreadable:
+        line += f" unreadable={stats.unreadable!r}"
     if stats.first_error:
         line += f" first_error={stats.first_error!r}"
     return line
@@ -410,21 +575,30 @@ def main(args: argparse.Namespace) -> int:
     stop = _Stop()
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    stats = Stats(truth=RunningTotals() if args.ground_truth else None)
     try:
-        stats = run(args, stop)
+        run(args, stop, stats)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except ProducerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    if args.ground_truth:
-        write_ground_truth(args.ground_truth, args.topic, stats)
-    if stop.requested:
-        return EXIT_INTERRUPTED
-    if stats.failed:
+    finally:
+        if args.ground_truth:
+            write_ground_truth(args.ground_truth, args.topic, stats)
+    if stats.unreadable:
+        print(f"error: {stats.unreadable}", file=sys.stderr)
+    return exit_code(stats, stop.requested)
+
+
+def exit_code(stats: Stats, stopped: bool) -> int:
+    """Failures first: an interrupt or rejections never hide a record that was not delivered."""
+    if stats.failed or stats.unreadable:
         return EXIT_FAILED
-    if stats.rejected:
+    if stopped:
+        return EXIT_INTERRUPTED
+    if stats.rejected or stats.header_error:
         return EXIT_PARTIAL
     return EXIT_OK
 

@@ -9,9 +9,14 @@ million transactions is exact to the cent.
 from __future__ import annotations
 
 import math
-from decimal import Decimal
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, Inexact, InvalidOperation, Overflow, Rounded
 
 _TWO_PLACES = Decimal("0.01")
+_ZERO = Decimal(0)
+# Sums and formatting never round: the default context keeps 28 digits, so 1e300 + 0.01 lost the
+# cents and 1e300 could not be formatted. Every sum of doubles has at most about 1,100 digits, and
+# Inexact/Rounded trap, so a rounding would be an error, never a silently different total.
+EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[InvalidOperation, Inexact, Rounded, Overflow])
 
 
 def amount_decimal(amount: float) -> Decimal:
@@ -24,7 +29,7 @@ def amount_decimal(amount: float) -> Decimal:
 def format_total(total: Decimal) -> str:
     """Plain decimal text with at least two places, e.g. ``1523.40``; never an exponent."""
     if total.as_tuple().exponent > -2:  # type: ignore[operator]
-        total = total.quantize(_TWO_PLACES)
+        total = total.quantize(_TWO_PLACES, context=EXACT)
     return format(total, "f")
 
 
@@ -37,7 +42,7 @@ class RunningTotals:
 
     def add(self, account: str, amount: float) -> Decimal:
         """Adds one transaction's amount to its account and returns the new total."""
-        total = self.totals.get(account, Decimal(0)) + amount_decimal(amount)
+        total = EXACT.add(self.totals.get(account, _ZERO), amount_decimal(amount))
         self.totals[account] = total
         self.counts[account] = self.counts.get(account, 0) + 1
         return total

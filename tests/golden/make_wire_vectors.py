@@ -12,6 +12,7 @@ breaks a rule; "ok": valid).
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 from txpipe import wire_format
@@ -20,6 +21,28 @@ from txpipe.totals import amount_decimal
 
 SCHEMA_ID = 1
 OUT = Path(__file__).with_name("wire_vectors.json")
+
+# (name, text): amounts the producer accepts at the edges of what a double carries exactly.
+BOUNDARY_AMOUNTS = [
+    ("cents_below_2_pow_45", "35184372088831.99"),  # the consumer's cents fast path ends at 2**45
+    ("cents_above_2_pow_45", "35184372088832.01"),
+    ("negative_cents_below_2_pow_45", "-35184372088831.99"),
+    ("cents_17_digits", "123456789012345.67"),
+    ("tenths_16_digits", "999999999999999.9"),
+    ("issue_example_as_it_arrives", "1234567890123456.8"),
+    ("two_pow_53", "9007199254740992"),
+    ("max_double", "1.7976931348623157e308"),
+    ("smallest_normal", "2.2250738585072014e-308"),
+    ("smallest_subnormal", "5e-324"),
+    ("ten_pow_300", "1e300"),
+]
+# What the producer does with an amount's text: sent (and as what decimal) or rejected.
+AMOUNT_TEXTS = [
+    *[(text, True) for _, text in BOUNDARY_AMOUNTS],
+    ("10.50", True), ("-0.00", True), ("1E3", True),
+    ("1234567890123456.78", False), ("99999999999999.99", False), ("9007199254740993", False),
+    ("0.1000000000000000055511151231257827", False), ("1e-400", False), ("2e308", False),
+]
 
 
 def tx(tid: str, account: str, ref: str, seconds: int, nanos: int, amount: float) -> Transaction:
@@ -50,6 +73,15 @@ def invalid(name: str, value: bytes, stage: str, error: str) -> dict:
     return {"name": name, "stage": stage, "valid": False, "hex": value.hex(), "error": error}
 
 
+def amount_text(text: str, accepted: bool) -> dict:
+    """An amount's text, whether the producer sends it, and the decimal its double is read back as."""
+    arrives = repr(float(text))
+    if accepted != (Decimal(arrives) == Decimal(text)) and arrives not in ("inf", "-inf"):
+        raise AssertionError(f"{text}: expected accepted={accepted}")
+    return {"text": text, "accepted": accepted,
+            "arrives_as": None if arrives in ("inf", "-inf") else str(amount_decimal(float(text)))}
+
+
 def main() -> None:
     base = tx("6f1c2c1e-0000-4000-8000-000000000001", "ACC-0007", "REF-00000000AB", 1767225600, 123000000, 1523.4)
     body = base.SerializeToString(deterministic=True)
@@ -65,6 +97,10 @@ def main() -> None:
         valid("large_amount", tx("id-5", "ACC-0005", "REF-5", 1767225603, 0, 123456789.12)),
         valid("zero_amount_defaults_omitted", tx("id-6", "ACC-0006", "", 0, 0, 0.0)),
         valid("unicode_text", tx("id-7", "ACC-Ü-0007", "Référence €", 1767225604, 1, 0.07)),
+        # The amount rule's boundaries (issue 20): doubles the producer sends from these texts,
+        # each read back to the same shortest decimal on both sides.
+        *[valid(f"amount_boundary_{name}", tx(f"id-b{n}", "ACC-0008", "", 1767225605, 0, float(text)))
+          for n, (name, text) in enumerate(BOUNDARY_AMOUNTS)],
         invalid("empty_value", b"", "frame", "too_short"),
         invalid("four_bytes", b"\x00\x00\x00\x00", "frame", "too_short"),
         invalid("header_only", b"\x00\x00\x00\x00\x01", "frame", "too_short"),
@@ -83,6 +119,7 @@ def main() -> None:
         "schema_id": SCHEMA_ID,
         "schema_proto_file": "transaction.proto",
         "cases": cases,
+        "amount_texts": [amount_text(text, accepted) for text, accepted in AMOUNT_TEXTS],
     }
     OUT.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     print(f"wrote {len(cases)} cases to {OUT}")

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from txpipe.input_file import InputError, InputRow, detect_format, read
+from txpipe.input_file import HeaderError, InputError, InputRow, detect_format, read
 
 HEADER = "transaction_id,account_number,transaction_reference,transaction_datetime,amount\n"
 
@@ -55,11 +55,12 @@ def test_csv_bad_rows_name_file_line_and_field_and_valid_rows_survive(tmp_path):
     assert message.startswith(f"{path}:8: transaction_id: duplicate of line 2")
 
 
-def test_csv_header_missing_a_column_is_one_clear_error(tmp_path):
-    path = _write(tmp_path, "in.csv", "transaction_id,account_number,amount\nt,A,1\n")
+def test_csv_header_missing_a_column_is_one_clear_error_and_each_row_is_rejected(tmp_path):
+    path = _write(tmp_path, "in.csv", "transaction_id,account_number,amount\nt,A,1\nu,B,2\n")
     rows, errors = _split(list(read(path)))
     assert rows == []
-    assert len(errors) == 1 and "transaction_datetime" in errors[0].message and errors[0].line == 1
+    assert isinstance(errors[0], HeaderError) and "transaction_datetime" in errors[0].message and errors[0].line == 1
+    assert [(e.line, e.message) for e in errors[1:]] == [(n, "not read: the header on line 1 is unusable") for n in (2, 3)]
 
 
 def test_jsonl_rows_and_errors(tmp_path):

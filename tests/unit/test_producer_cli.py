@@ -29,6 +29,15 @@ def test_bad_flags_exit_2(extra, capsys):
     assert "error" in capsys.readouterr().err
 
 
+def test_rejects_file_must_not_be_the_input(tmp_path, capsys):
+    path = tmp_path / "in.csv"
+    path.write_text("x\n")
+    with pytest.raises(SystemExit):
+        producer.parse_args(BASE + ["-i", str(path), "--rejects", str(tmp_path / "." / "in.csv")])
+    assert "must not be the --input file" in capsys.readouterr().err
+    assert path.read_text() == "x\n"
+
+
 def test_missing_required_flag_exits_2():
     with pytest.raises(SystemExit) as exc:
         producer.parse_args(["-b", "x"])

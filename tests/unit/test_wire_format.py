@@ -105,3 +105,30 @@ def test_header_round_trips(indexes):
     value = wire_format.frame(123456, b"\x08\x01", indexes)
     frame = wire_format.parse(value)
     assert frame == wire_format.Frame(123456, indexes, b"\x08\x01")
+
+
+def test_amount_texts_are_sent_exactly_or_rejected(golden):
+    # The golden amount texts (issue 20): the producer's rule, and the decimal each double is read back as.
+    from decimal import Decimal
+
+    from txpipe.input_file import parse_amount
+
+    texts = golden["amount_texts"]
+    assert any(t["accepted"] for t in texts) and any(not t["accepted"] for t in texts)
+    for case in texts:
+        text = case["text"]
+        if case["accepted"]:
+            amount = parse_amount(text)
+            assert str(amount_decimal(amount)) == case["arrives_as"], text
+            assert Decimal(case["arrives_as"]) == Decimal(text), text
+        else:
+            with pytest.raises(ValueError, match="cannot be carried exactly|beyond the range"):
+                parse_amount(text)
+            if case["arrives_as"] is not None:
+                assert Decimal(case["arrives_as"]) != Decimal(text), text
+
+
+def test_boundary_amounts_are_in_the_valid_vectors(golden):
+    names = {c["name"] for c in golden["cases"] if c["stage"] == "ok"}
+    assert {"amount_boundary_cents_below_2_pow_45", "amount_boundary_cents_above_2_pow_45", "amount_boundary_max_double",
+            "amount_boundary_smallest_subnormal"} <= names
