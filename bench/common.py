@@ -5,13 +5,17 @@ from __future__ import annotations
 import os
 import platform
 import re
+import shutil
 import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +36,30 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextmanager
+def stack_for(bootstrap: str | None, registry: str | None, prefix: str,
+              keep_logs: Path | None = None) -> Iterator[tuple[str, str]]:
+    """(bootstrap, registry) to measure on: the running stack given, or a local stack of its own on
+    free ports, stopped and removed after the block (its logs copied to ``keep_logs`` first, if given)."""
+    if bootstrap:
+        yield bootstrap, registry
+        return
+    from txpipe import local_stack
+
+    run_dir = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        log(f"starting a local stack (run dir {run_dir})")
+        st = local_stack.up(kafka_port=free_port(), controller_port=free_port(), registry_port=free_port(), run_dir=run_dir)
+        yield st.bootstrap_servers, st.schema_registry_url
+    finally:
+        try:
+            local_stack.down(run_dir=run_dir)
+        finally:
+            if keep_logs is not None and (run_dir / "logs").exists():
+                shutil.copytree(run_dir / "logs", keep_logs, dirs_exist_ok=True)
+            shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def median(values: list[float]) -> float:

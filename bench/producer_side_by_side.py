@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from bench import ours
-from bench.common import PY, ROOT, free_port, log, median
+from bench.common import PY, ROOT, log, median, stack_for
 from bench.workload import workload
 
 
@@ -55,17 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     rev = subprocess.run(["git", "rev-parse", "--short", args.old], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
     here = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
     trees = {"old": str(old_tree(args.old, work)), "new": str(ROOT / "src")}
-    from txpipe import local_stack
-
-    run_dir = None
-    try:
-        if args.bootstrap:
-            bootstrap, registry = args.bootstrap, args.registry
-        else:
-            run_dir = Path(tempfile.mkdtemp(prefix="txpipe-side-stack-"))
-            log(f"starting a local stack (run dir {run_dir})")
-            stack = local_stack.up(kafka_port=free_port(), controller_port=free_port(), registry_port=free_port(), run_dir=run_dir)
-            bootstrap, registry = stack.bootstrap_servers, stack.schema_registry_url
+    with stack_for(args.bootstrap, args.registry, "txpipe-side-stack-") as (bootstrap, registry):
         wl = workload(args.size, args.accounts, args.seed)
         runs: dict[str, list[dict]] = {"old": [], "new": []}
         order = ["old", "new"] + [t for r in range(args.reps) for t in (("old", "new") if r % 2 == 0 else ("new", "old"))]
@@ -82,9 +72,6 @@ def main(argv: list[str] | None = None) -> int:
             if measured:
                 runs[which].append(r)
                 log(f"  {r['records_per_s']:,.0f} records/s, peak RSS {r['peak_rss_mib']:.0f} MiB, load {r['loadavg']:.1f}")
-    finally:
-        if run_dir is not None:
-            local_stack.down(run_dir=run_dir)
     fig = {w: {"records_per_s": median([r["records_per_s"] for r in rs]), "wall_s": median([r["wall_s"] for r in rs]),
                "peak_rss_mib": median([r["peak_rss_mib"] for r in rs]), "runs": rs} for w, rs in runs.items()}
     result = {"started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "old": rev, "new": here, "size": args.size, "reps": args.reps,

@@ -14,11 +14,10 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from bench import ours
-from bench.common import PY, free_port, log
+from bench.common import PY, log, stack_for
 from bench.workload import workload
 
 
@@ -115,24 +114,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--registry")
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    from txpipe import local_stack
-
-    run_dir = None
-    try:
-        if args.bootstrap:
-            b, s = args.bootstrap, args.registry
-        else:
-            run_dir = Path(tempfile.mkdtemp(prefix="txpipe-prof-stack-"))
-            st = local_stack.up(kafka_port=free_port(), controller_port=free_port(), registry_port=free_port(), run_dir=run_dir)
-            b, s = st.bootstrap_servers, st.schema_registry_url
+    with stack_for(args.bootstrap, args.registry, "txpipe-prof-stack-") as (b, s):
         if args.only in (None, "producer"):
             log(f"producer profile: {producer_profile(b, s, args.size, args.accounts, args.out)}")
         if args.only in (None, "consumer"):
             log(f"consumer profile: {consumer_profile(b, s, args.size, args.accounts, args.out)}")
-    finally:
-        if run_dir is not None:
-            local_stack.down(run_dir=run_dir)
-            shutil.rmtree(run_dir, ignore_errors=True)
     return 0
 
 

@@ -15,12 +15,11 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from bench import kafka_tools, ours, report
-from bench.common import CONSUMER_JAR, free_port, log, machine_and_versions, median
+from bench.common import CONSUMER_JAR, log, machine_and_versions, median, stack_for
 from bench.workload import workload
 from txpipe.class_archive import ClassArchive, usable
 
@@ -366,18 +365,8 @@ def main(argv: list[str] | None = None) -> int:
     results: dict = {"started_at": time.strftime("%Y-%m-%d %H:%M:%S %Z"), **machine_and_versions(),
                      "params": {k: v for k, v in vars(args).items() if k not in ("out", "bootstrap", "registry")}}
     t0 = time.monotonic()
-    run_dir = None
-    from txpipe import local_stack
-
-    try:
-        if args.bootstrap:
-            bootstrap, registry = args.bootstrap, args.registry
-        else:
-            run_dir = Path(tempfile.mkdtemp(prefix="txpipe-bench-stack-"))
-            log(f"starting a local stack (run dir {run_dir})")
-            stack = local_stack.up(kafka_port=free_port(), controller_port=free_port(), registry_port=free_port(),
-                                   run_dir=run_dir)
-            bootstrap, registry = stack.bootstrap_servers, stack.schema_registry_url
+    with stack_for(args.bootstrap, args.registry, "txpipe-bench-stack-",
+                   work / "stack-logs" if args.keep_work else None) as (bootstrap, registry):
         b = Bench(args, bootstrap, registry, work)
         if {"consumer", "latency", "growth"} & set(args.steps):
             results["consumer_class_archive"] = b.class_archive()
@@ -391,14 +380,6 @@ def main(argv: list[str] | None = None) -> int:
             results["latency"] = b.latency_step()
         if "growth" in args.steps:
             results["growth"] = b.growth_step(results)
-    finally:
-        if run_dir is not None:
-            try:
-                local_stack.down(run_dir=run_dir)
-            finally:
-                if args.keep_work:
-                    shutil.copytree(run_dir / "logs", work / "stack-logs", dirs_exist_ok=True)
-                shutil.rmtree(run_dir, ignore_errors=True)
     results["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results["duration_s"] = round(time.monotonic() - t0, 1)
     results["targets"] = report.targets(results)
