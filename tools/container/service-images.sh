@@ -74,10 +74,14 @@ work="$(mktemp -d "${TMPDIR:-/var/tmp}/txpipe-service-images.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
 build() {  # name, context
-  local t0; t0=$(date +%s)
+  local t0 previous; t0=$(date +%s)
+  previous="$("$engine" image inspect --format '{{.Id}}' "$1" 2>/dev/null || true)"
   log "building $1"
-  "$engine" build --network host "${never_pull[@]}" -t "$1" "$2" >"$work/build.log" 2>&1 \
+  "$engine" build --network host "${never_pull[@]}" -t "$1" -f "$2/Containerfile" "$2" >"$work/build.log" 2>&1 \
     || { tail -n 40 "$work/build.log" >&2; log "building $1 failed"; exit 1; }
+  # The image this name pointed to before (other inputs) is now unnamed: drop it if unused.
+  [[ -z "$previous" || "$previous" == "$("$engine" image inspect --format '{{.Id}}' "$1")" ]] \
+    || "$engine" rmi "$previous" >/dev/null 2>&1 || true
   log "$1 built in $(( $(date +%s) - t0 ))s"
 }
 
@@ -119,8 +123,12 @@ if ! have_image "$registry_image"; then
   jdk="$(registry_jdk)" || { log "no JDK 21+ with jlink found (set TXPIPE_REGISTRY_JAVA_HOME)"; exit 1; }
   ctx="$work/registry"; mkdir -p "$ctx"
   log "Java runtime for the registry: jlink from $jdk"
-  "$jdk/bin/jlink" --add-modules ALL-MODULE-PATH --strip-debug --no-man-pages --no-header-files \
-    --compress=zip-6 --output "$ctx/java"
+  # Every module of that JDK but jlink itself and jpackage (a JDK 24+ without jmods/ links from its
+  # own run-time image, which cannot hold jdk.jlink).
+  modules="$("$jdk/bin/java" --list-modules | sed 's/@.*//' | grep -vxE 'jdk.jlink|jdk.jpackage' | paste -sd, -)"
+  "$jdk/bin/jlink" --add-modules "$modules" --strip-debug --no-man-pages --no-header-files \
+    --compress=zip-6 --output "$ctx/java" 2>&1 | grep -v 'incubator modules' >&2 || true
+  [[ -x "$ctx/java/bin/java" ]] || { log "jlink from $jdk failed"; exit 1; }
   cp -r "$registry_app" "$ctx/deployments"
   rm -f "$ctx/deployments"/.installed-*
   cp "$here"/registry/* "$ctx/"
