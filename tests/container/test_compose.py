@@ -436,8 +436,8 @@ def test_readme_compose_walkthrough(compose_env, base_images, tmp_path):
             if proc.poll() is None:
                 proc.kill()
         # 6. The README's down commands (also the clean-up when a step above failed).
-        _run(readme.apps_down, 180, env, check=False)
-        down = _run(readme.cluster_down, 180, env, check=False)
+        _run(readme.apps_down, 300, env, check=False)
+        down = _run(readme.cluster_down, 300, env, check=False)
     assert down.returncode == 0, down.stderr
     left = {
         "containers": _run(["docker", "ps", "-a", "-q", "--filter", f"label=com.docker.compose.project={CLUSTER_PROJECT}"], 30).stdout

@@ -54,6 +54,12 @@ if ! command -v dockerd >/dev/null 2>&1 && [[ ! -x /usr/sbin/dockerd ]]; then
   apt-get update -qq
   apt-get install -y -qq docker.io >/dev/null
 fi
+# debootstrap builds the stand-in base images (tools/container/base-images.sh) on machines without Docker Hub.
+if ! command -v debootstrap >/dev/null 2>&1 && [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+  log "installing debootstrap (stand-in base images)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null \
+    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; }
+fi
 if ! engine_answers; then
   [[ $(id -u) -eq 0 ]] || { log "no Docker engine answers and starting dockerd needs root"; exit 1; }
   dockerd_bin="$(command -v dockerd || echo /usr/sbin/dockerd)"
