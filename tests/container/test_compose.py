@@ -128,18 +128,24 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def producer_args(argv: list[str]):
+    """The producer's own parsing of its arguments (placeholders for the connection flags a batch's
+    argument list may leave out: the last occurrence of a flag wins)."""
+    return producer.parse_args(["-b", "-", "-s", "-", "-t", TOPIC, *argv])
+
+
 def expected_totals(*batches: list[str]) -> dict[str, str]:
     """Per-account totals of the synthetic batches the producer sends with these arguments."""
     sums: dict[str, Decimal] = {}
     for argv in batches:
-        args = producer.parse_args(argv)
+        args = producer_args(argv)
         for tx in generator.generate(args.count, args.accounts, args.seed):
             sums[tx.account_number] = sums.get(tx.account_number, Decimal(0)) + amount_decimal(tx.amount)
     return {account: format_total(total) for account, total in sums.items()}
 
 
 def batch_size(argv: list[str]) -> int:
-    return producer.parse_args(argv).count
+    return producer_args(argv).count
 
 
 def compose_ps(file: str, env: dict) -> list[dict]:
