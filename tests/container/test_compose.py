@@ -315,7 +315,12 @@ def test_readme_compose_walkthrough(compose_env, base_images, tmp_path):
         for cmd in (readme.build_producer, readme.build_consumer):
             _run([*cmd[:2], *base_images["args"], *cmd[2:]], 1800, env)
         steps.done("docker build (both images)")
-        _run(readme.cluster_up, 600, env)
+        up = subprocess.run(readme.cluster_up, capture_output=True, text=True, cwd=ROOT, env=env, timeout=1200, check=False)
+        if up.returncode != 0:
+            states = {c["Service"]: (c.get("State"), c.get("Health")) for c in compose_ps(cluster_file, env)}
+            logs = _run(["docker", "compose", "-f", cluster_file, "logs", "--no-color", "--tail", "40"], 120, env, check=False)
+            pytest.fail(f"`{shlex.join(readme.cluster_up)}` exited {up.returncode}: {states}\n{up.stderr[-2000:]}\n"
+                        f"last log lines:\n{logs.stdout[-8000:]}")
         steps.done("cluster up --wait")
         rows = compose_ps(cluster_file, env)
         assert sorted(c["Service"] for c in rows) == ["kafka-1", "kafka-2", "kafka-3", "schema-registry"]
