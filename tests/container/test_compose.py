@@ -183,7 +183,8 @@ _TS = re.compile(r"^(?P<service>\S+)\s+\|\s(?P<date>\d{4}-\d\d-\d\dT\d\d:\d\d:\d
 def consumer_lines(logs_cmd: list[str], env: dict) -> list[tuple[str, str, str, str]]:
     """(timestamp, container, account, total) of every total line the consumers logged, oldest first.
     The README's `logs -f consumer`, with timestamps and without following."""
-    cmd = [a for a in logs_cmd if a not in ("-f", "--follow")] + ["--timestamps", "--no-color"]
+    at = logs_cmd.index("logs")
+    cmd = logs_cmd[:at + 1] + [a for a in logs_cmd[at + 1:] if a not in ("-f", "--follow")] + ["--timestamps", "--no-color"]
     out = _run(cmd, 120, env).stdout
     lines = []
     for raw in out.splitlines():
