@@ -324,8 +324,12 @@ def test_readme_compose_walkthrough(compose_env, base_images, tmp_path):
                         f"last log lines:\n{logs.stdout[-8000:]}")
         steps.done("cluster up --wait")
         rows = compose_ps(cluster_file, env)
-        assert sorted(c["Service"] for c in rows) == ["kafka-1", "kafka-2", "kafka-3", "schema-registry"]
+        assert sorted(c["Service"] for c in rows) == ["kafka-1", "kafka-2", "kafka-3", "registry-topics", "schema-registry"]
+        topics_job = next(c for c in rows if c["Service"] == "registry-topics")
+        assert (topics_job["State"], topics_job["ExitCode"]) == ("exited", 0), topics_job
         for c in rows:
+            if c["Service"] == "registry-topics":
+                continue
             assert (c["State"], c["Health"]) == ("running", "healthy"), c
             for pub in c.get("Publishers") or []:
                 if pub.get("PublishedPort"):

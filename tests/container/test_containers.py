@@ -134,16 +134,22 @@ def dockerignore_matcher(lines: list[str]):
 def test_cluster_compose_contract():
     compose = load_compose(CLUSTER_FILE)
     services = compose["services"]
-    assert set(services) == {*KAFKA_SERVICES, "schema-registry"}
+    assert set(services) == {*KAFKA_SERVICES, "registry-topics", "schema-registry"}
 
     assert compose["networks"]["default"]["name"] == NETWORK
     for name, svc in services.items():
-        hc = svc.get("healthcheck")
-        assert hc and hc.get("test") and not hc.get("disable"), f"{name}: no healthcheck"
         assert "container_name" not in svc, f"{name}: container_name would break a second project"
         for dep, spec in (svc.get("depends_on") or {}).items():
             assert dep in services, f"{name} depends on unknown {dep}"
-            assert spec.get("condition") == "service_healthy", f"{name} -> {dep}: not service_healthy"
+            wanted = "service_completed_successfully" if dep == "registry-topics" else "service_healthy"
+            assert spec.get("condition") == wanted, f"{name} -> {dep}: not {wanted}"
+        if name == "registry-topics":
+            # One-shot: creates the registry's topics once the cluster is healthy, then exits.
+            assert svc["restart"] == "no" and set(svc["depends_on"]) == set(KAFKA_SERVICES) and "ports" not in svc
+            assert all(t in " ".join(svc["command"]) for t in ("kafkasql-journal", "kafkasql-snapshots", "registry-events"))
+            continue
+        hc = svc.get("healthcheck")
+        assert hc and hc.get("test") and not hc.get("disable"), f"{name}: no healthcheck"
 
     voters = set()
     for name in KAFKA_SERVICES:
@@ -179,7 +185,7 @@ def test_cluster_compose_contract():
     # Schemas in the cluster (kafkasql): a restarted registry still serves the ids the records carry.
     assert environment(registry)["APICURIO_STORAGE_KIND"] == "kafkasql"
     assert set(environment(registry)["APICURIO_KAFKASQL_BOOTSTRAP_SERVERS"].split(",")) == {f"{n}:9092" for n in KAFKA_SERVICES}
-    assert set(registry["depends_on"]) == set(KAFKA_SERVICES)
+    assert set(registry["depends_on"]) == {*KAFKA_SERVICES, "registry-topics"}
     assert environment(registry)["QUARKUS_HTTP_PORT"] == "8081"
     assert any(str(p).endswith(":8081") for p in registry["ports"])
 
