@@ -229,6 +229,25 @@ def dlq_records(bootstrap: str) -> int:
         consumer.close()
 
 
+def topic_end(bootstrap: str, topic: str = TOPIC) -> int:
+    """The sum of the topic's partitions' end offsets."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"ct-end-{secrets.token_hex(4)}"})
+    try:
+        meta = consumer.list_topics(topic, timeout=30).topics[topic]
+        return sum(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1] for p in meta.partitions)
+    finally:
+        consumer.close()
+
+
+def wait_sending(bootstrap: str, start: int, records: int, proc: subprocess.Popen, timeout: float = 120) -> None:
+    """Until a batch started at end offset ``start`` has written ``records`` records (so it is mid-run)."""
+    deadline = time.monotonic() + timeout
+    while topic_end(bootstrap) < start + records:
+        assert proc.poll() is None, f"the batch's producer exited {proc.returncode} before sending {records} records"
+        assert time.monotonic() < deadline, f"the batch's producer did not send {records} records within {timeout:.0f}s"
+        time.sleep(0.5)
+
+
 def check_totals_topic(bootstrap: str, expected: dict[str, str], transactions: int, what: str) -> None:
     try:
         committed = verify.read_totals_topic(bootstrap, f"{TOPIC}-totals", expected, timeout=120)
@@ -404,9 +423,10 @@ def test_readme_compose_walkthrough(compose_env, base_images, tmp_path):
         # 4. A Kafka node killed while a batch is sent, then started again.
         node = container_of(cluster_file, "kafka-2", env)["Name"]
         batch = ["-n", "3000", "--seed", "1001", "-r", "300"]
+        start = topic_end(bootstrap)
         proc = send_batch(batch, f"txpipe-ct-batch-{secrets.token_hex(3)}", env)
         extra.append(proc)
-        time.sleep(4)
+        wait_sending(bootstrap, start, 600, proc)
         _run(["docker", "kill", node], 60, env)
         finish_batch(proc, batch)
         sent.append(batch)
@@ -420,10 +440,12 @@ def test_readme_compose_walkthrough(compose_env, base_images, tmp_path):
 
         # 5. The registry restarted mid-batch; then the consumers restarted, so every schema id is looked up again.
         registry = container_of(cluster_file, "schema-registry", env)["Name"]
+        # The producer needs the registry only until its first record is framed: restart it once records flow.
         batch = ["-n", "2000", "--seed", "1002", "-r", "250"]
+        start = topic_end(bootstrap)
         proc = send_batch(batch, f"txpipe-ct-batch-{secrets.token_hex(3)}", env)
         extra.append(proc)
-        time.sleep(3)
+        wait_sending(bootstrap, start, 250, proc)
         _run(["docker", "restart", registry], 120, env)
         finish_batch(proc, batch)
         sent.append(batch)
