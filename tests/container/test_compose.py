@@ -1,0 +1,490 @@
+"""The README's Docker path, run for real with Docker Engine and Compose v2.
+
+Every docker command here comes from the README's "Docker" section (its fenced blocks are parsed),
+so the README and this test cannot drift apart. The only additions are the ones a machine without
+Docker Hub needs and the README documents: the stand-in base images as --build-arg / environment
+variables, the stand-in service images as KAFKA_IMAGE / REGISTRY_IMAGE, and free host ports.
+
+1. the README's `docker build` lines, then `docker compose -f docker/docker-compose.yml up -d --wait`:
+   three KRaft nodes and the registry healthy, every published port on 127.0.0.1;
+2. the README's `docker run` producer and consumer, as written: the consumer prints the producer's
+   totals, and every topic it created has 3 replicas (the cluster has min.insync.replicas=2);
+3. `docker compose -f docker/docker-compose-prod-cons.yml up -d --build --scale consumer=3`: the
+   producer sends its transactions and the consumers' logs and `assignment-totals` (read_committed)
+   reach the exact totals of everything sent;
+4. one Kafka node `docker kill`ed while another batch is sent, then started again: totals exact;
+5. the registry container restarted mid-batch, then the consumers restarted (new JVMs look every
+   schema id up again): totals exact, the schema id still served, nothing in the DLQ;
+6. the README's `down` commands: no container, network or volume of either project left.
+
+Transaction counts are modest (CI runs this on 2 cores); the durations of each step are printed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shlex
+import signal
+import subprocess
+import threading
+import time
+import urllib.request
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient
+
+from txpipe import generator, producer, verify
+from txpipe.consumer_process import LINE
+from txpipe.totals import amount_decimal, format_total
+
+pytestmark = pytest.mark.container
+
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+SERVICE_IMAGES = ROOT / "tools" / "container" / "service-images.sh"
+CLUSTER_PROJECT, APPS_PROJECT = "docker", "txpipe-apps"
+NETWORK = "docker_default"
+TOPIC = "assignment"
+GROUP = "customerGroup"
+
+
+# ---------------------------------------------------------------------------------------------
+# The README's commands
+
+
+def readme_docker_commands(text: str) -> list[str]:
+    """Every `docker ...` command of the fenced bash blocks of the README's "## Docker" section,
+    continuation lines joined and trailing comments dropped."""
+    section = re.search(r"^## Docker\n(.*?)(?=^## )", text, re.M | re.S)
+    assert section, "README has no '## Docker' section"
+    commands = []
+    for block in re.findall(r"^```bash\n(.*?)^```", section.group(1), re.M | re.S):
+        for line in block.replace("\\\n", " ").splitlines():
+            line = re.sub(r"\s+#.*$", "", line).strip()
+            if line.startswith("docker "):
+                commands.append(re.sub(r"\s+", " ", line))
+    return commands
+
+
+def pick(commands: list[str], pattern: str) -> list[str]:
+    found = [c for c in commands if re.fullmatch(pattern, c)]
+    assert len(found) == 1, f"README's Docker section: expected one command like {pattern!r}, found {found}"
+    return shlex.split(found[0])
+
+
+class Readme:
+    def __init__(self) -> None:
+        cmds = readme_docker_commands(README.read_text(encoding="utf-8"))
+        self.build_producer = pick(cmds, r"docker build .*--target producer .*")
+        self.build_consumer = pick(cmds, r"docker build .*--target consumer .*")
+        self.cluster_up = pick(cmds, r"docker compose -f docker/docker-compose\.yml up .*")
+        self.run_producer = pick(cmds, r"docker run .* kafka-producer:v1\.0 .*")
+        self.run_consumer = pick(cmds, r"docker run .* kafka-consumer:v1\.0 .*")
+        self.apps_up = pick(cmds, r"docker compose -f docker/docker-compose-prod-cons\.yml up .*")
+        self.apps_logs = pick(cmds, r"docker compose -f docker/docker-compose-prod-cons\.yml logs .*")
+        self.apps_down = pick(cmds, r"docker compose -f docker/docker-compose-prod-cons\.yml down.*")
+        self.cluster_down = pick(cmds, r"docker compose -f docker/docker-compose\.yml down.*")
+
+
+def test_readme_docker_commands_are_the_ones_this_test_runs():
+    """The static half: the README's Docker section has each command the walkthrough below runs, in the
+    form the issue asks for (no Docker engine needed)."""
+    r = Readme()
+    assert r.cluster_up[-2:] == ["-d", "--wait"] or "--wait" in r.cluster_up
+    assert r.apps_up[r.apps_up.index("up"):] == ["up", "-d", "--build", "--scale", "consumer=3"]
+    assert "-v" in r.cluster_down, "the cluster's down must remove its volumes too (down -v)"
+    # The cluster has min.insync.replicas=2: a consumer creating RF-1 changelogs could never write them.
+    assert producer.parse_args(r.run_producer[r.run_producer.index("kafka-producer:v1.0") + 1:]).topic == TOPIC
+    args = r.run_consumer[r.run_consumer.index("kafka-consumer:v1.0") + 1:]
+    assert args[args.index("--replication-factor") + 1] == "3", "README's consumer example needs --replication-factor 3"
+    assert args[args.index("-g") + 1] == GROUP and args[args.index("-t") + 1] == TOPIC
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _run(cmd: list[str], timeout: float, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    try:
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env, check=False)
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"`{shlex.join(cmd)}` did not finish within {timeout:.0f}s:\n{(exc.stderr or b'')[-3000:]}")
+    if check:
+        assert result.returncode == 0, f"`{shlex.join(cmd)}` exited {result.returncode}:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+    return result
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def producer_args(argv: list[str]):
+    """The producer's own parsing of its arguments (placeholders for the connection flags a batch's
+    argument list may leave out: the last occurrence of a flag wins)."""
+    return producer.parse_args(["-b", "-", "-s", "-", "-t", TOPIC, *argv])
+
+
+def expected_totals(*batches: list[str]) -> dict[str, str]:
+    """Per-account totals of the synthetic batches the producer sends with these arguments."""
+    sums: dict[str, Decimal] = {}
+    for argv in batches:
+        args = producer_args(argv)
+        for tx in generator.generate(args.count, args.accounts, args.seed):
+            sums[tx.account_number] = sums.get(tx.account_number, Decimal(0)) + amount_decimal(tx.amount)
+    return {account: format_total(total) for account, total in sums.items()}
+
+
+def batch_size(argv: list[str]) -> int:
+    return producer_args(argv).count
+
+
+def compose_ps(file: str, env: dict) -> list[dict]:
+    out = _run(["docker", "compose", "-f", file, "ps", "-a", "--format", "json"], 60, env).stdout
+    rows = []
+    for line in out.splitlines():
+        line = line.strip()
+        if line.startswith("["):
+            rows += json.loads(line)
+        elif line:
+            rows.append(json.loads(line))
+    return rows
+
+
+def container_of(file: str, service: str, env: dict) -> dict:
+    found = [c for c in compose_ps(file, env) if c["Service"] == service]
+    assert len(found) == 1, f"{service}: expected one container, got {found}"
+    return found[0]
+
+
+def wait_healthy(file: str, services: list[str], env: dict, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        state = {c["Service"]: (c.get("State"), c.get("Health")) for c in compose_ps(file, env)}
+        if all(state.get(s) == ("running", "healthy") for s in services):
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"not healthy within {timeout:.0f}s: {state}")
+        time.sleep(2)
+
+
+_TS = re.compile(r"^(?P<service>\S+)\s+\|\s(?P<date>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(?P<frac>\d+))?Z\s(?P<line>.*)$")
+
+
+def consumer_lines(logs_cmd: list[str], env: dict) -> list[tuple[str, str, str, str]]:
+    """(timestamp, container, account, total) of every total line the consumers logged, oldest first.
+    The README's `logs -f consumer`, with timestamps and without following."""
+    at = logs_cmd.index("logs")
+    cmd = logs_cmd[:at + 1] + [a for a in logs_cmd[at + 1:] if a not in ("-f", "--follow")] + ["--timestamps", "--no-color"]
+    out = _run(cmd, 120, env).stdout
+    lines = []
+    for raw in out.splitlines():
+        m = _TS.match(raw)
+        if not m:
+            continue
+        total = LINE.match(m["line"])
+        if total:
+            stamp = f"{m['date']}.{(m['frac'] or '').ljust(9, '0')}"
+            lines.append((stamp, m["service"], total["account"], total["total"]))
+    lines.sort(key=lambda x: x[0])
+    return lines
+
+
+def last_totals(lines) -> dict[str, str]:
+    last = {}
+    for _, _, account, total in lines:
+        last[account] = total
+    return last
+
+
+def wait_for_log_totals(logs_cmd: list[str], env: dict, expected: dict[str, str], timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = consumer_lines(logs_cmd, env)
+        diff = verify.compare(expected, last_totals(lines))
+        if not diff:
+            return lines
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: the consumers' logs did not reach the producer's totals within {timeout:.0f}s: {diff[:5]}")
+        time.sleep(3)
+
+
+def dlq_records(bootstrap: str) -> int:
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"ct-dlq-{secrets.token_hex(4)}",
+                         "isolation.level": "read_uncommitted"})
+    try:
+        meta = consumer.list_topics(f"{TOPIC}-dlq", timeout=30).topics[f"{TOPIC}-dlq"]
+        assert meta.error is None, f"{TOPIC}-dlq: {meta.error}"
+        return sum(consumer.get_watermark_offsets(TopicPartition(f"{TOPIC}-dlq", p), timeout=30)[1] for p in meta.partitions)
+    finally:
+        consumer.close()
+
+
+def topic_end(bootstrap: str, topic: str = TOPIC) -> int:
+    """The sum of the topic's partitions' end offsets."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"ct-end-{secrets.token_hex(4)}"})
+    try:
+        meta = consumer.list_topics(topic, timeout=30).topics[topic]
+        return sum(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1] for p in meta.partitions)
+    finally:
+        consumer.close()
+
+
+def wait_sending(bootstrap: str, start: int, records: int, proc: subprocess.Popen, timeout: float = 120) -> None:
+    """Until a batch started at end offset ``start`` has written ``records`` records (so it is mid-run)."""
+    deadline = time.monotonic() + timeout
+    while topic_end(bootstrap) < start + records:
+        assert proc.poll() is None, f"the batch's producer exited {proc.returncode} before sending {records} records"
+        assert time.monotonic() < deadline, f"the batch's producer did not send {records} records within {timeout:.0f}s"
+        time.sleep(0.5)
+
+
+def check_totals_topic(bootstrap: str, expected: dict[str, str], transactions: int, what: str) -> None:
+    try:
+        committed = verify.read_totals_topic(bootstrap, f"{TOPIC}-totals", expected, timeout=120)
+    except TimeoutError as exc:
+        pytest.fail(f"{what}: {exc}")
+    assert {a: t.total for a, t in committed.items()} == expected, what
+    counted = sum(t.transaction_count for t in committed.values())
+    assert counted == transactions, f"{what}: {TOPIC}-totals counts {counted} transactions, the producers sent {transactions}"
+
+
+def send_batch(argv: list[str], name: str, env: dict) -> subprocess.Popen:
+    """Another batch from the producer image on the cluster's network (the README's docker run, own flags)."""
+    cmd = ["docker", "run", "--rm", "--name", name, "--network", NETWORK, "kafka-producer:v1.0",
+           "-b", "broker:9092", "-s", "http://schema-registry:8081/apis/ccompat/v7", "-t", TOPIC, "-q", *argv]
+    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish_batch(proc: subprocess.Popen, argv: list[str], timeout: float = 240) -> None:
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail(f"producer batch {argv} did not finish within {timeout:.0f}s")
+    n = batch_size(argv)
+    assert proc.returncode == 0 and f"delivered={n} failed=0" in out, f"batch {argv}: exit {proc.returncode}\n{out[-2000:]}\n{err[-3000:]}"
+
+
+class Steps:
+    def __init__(self) -> None:
+        self.t0 = time.monotonic()
+        self.times: dict[str, float] = {}
+        self._last = self.t0
+
+    def done(self, name: str) -> None:
+        now = time.monotonic()
+        self.times[name] = round(now - self._last, 1)
+        self._last = now
+        print(f"[compose walkthrough] {name}: {self.times[name]}s (total {now - self.t0:.0f}s)", flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# The walkthrough
+
+
+@pytest.fixture(scope="module")
+def compose_env(engine, base_images) -> dict:
+    if engine != "docker":
+        pytest.fail("the compose walkthrough needs Docker Engine and Docker Compose v2 (podman is only the fallback "
+                    "of the other container tests): run `bash tools/container/setup-docker.sh`")
+    version = _run(["docker", "compose", "version"], 30, check=False)
+    if version.returncode != 0:
+        pytest.fail(f"`docker compose version` failed: {version.stderr.strip()}; run `bash tools/container/setup-docker.sh`")
+    leftovers = _run(["docker", "ps", "-a", "-q", "--filter", f"label=com.docker.compose.project={CLUSTER_PROJECT}"], 30).stdout
+    assert not leftovers.strip(), ("containers of docker/docker-compose.yml already exist: stop them with "
+                                   "`docker compose -f docker/docker-compose.yml down -v` first")
+    env = {**os.environ}
+    for pair in base_images["args"][1::2]:  # PYTHON_IMAGE=..., JDK_IMAGE=..., JRE_IMAGE=...
+        key, value = pair.split("=", 1)
+        env[key] = value
+    if os.environ.get("TXPIPE_CONTAINER_BASE") != "upstream":
+        t0 = time.monotonic()
+        made = _run(["bash", str(SERVICE_IMAGES)], 1800, {**env, "ENGINE": "docker"})
+        print(f"stand-in service images ready in {time.monotonic() - t0:.1f}s: {made.stdout.split()}")
+        for pair in _run(["bash", str(SERVICE_IMAGES), "--print-env"], 30).stdout.split():
+            key, value = pair.split("=", 1)
+            env[key] = value
+    ports = {f"KAFKA_{i}_HOST_PORT": str(_free_port()) for i in (1, 2, 3)} | {"REGISTRY_HOST_PORT": str(_free_port())}
+    env.update(ports)
+    env["TXPIPE_HOST_BOOTSTRAP"] = ",".join(f"127.0.0.1:{ports[f'KAFKA_{i}_HOST_PORT']}" for i in (1, 2, 3))
+    env["TXPIPE_HOST_REGISTRY"] = f"http://127.0.0.1:{ports['REGISTRY_HOST_PORT']}/apis/ccompat/v7"
+    return env
+
+
+def test_readme_compose_walkthrough(compose_env, base_images, tmp_path):
+    env = compose_env
+    readme = Readme()
+    cluster_file = readme.cluster_up[readme.cluster_up.index("-f") + 1]
+    apps_file = readme.apps_up[readme.apps_up.index("-f") + 1]
+    bootstrap = env["TXPIPE_HOST_BOOTSTRAP"]
+    steps = Steps()
+    sent: list[list[str]] = []
+    extra: list[subprocess.Popen] = []
+    try:
+        # 1. Images (the README's docker build lines, with the stand-in bases) and the cluster.
+        for cmd in (readme.build_producer, readme.build_consumer):
+            _run([*cmd[:2], *base_images["args"], *cmd[2:]], 1800, env)
+        steps.done("docker build (both images)")
+        up = subprocess.run(readme.cluster_up, capture_output=True, text=True, cwd=ROOT, env=env, timeout=1200, check=False)
+        if up.returncode != 0:
+            states = {c["Service"]: (c.get("State"), c.get("Health")) for c in compose_ps(cluster_file, env)}
+            logs = _run(["docker", "compose", "-f", cluster_file, "logs", "--no-color", "--tail", "40"], 120, env, check=False)
+            pytest.fail(f"`{shlex.join(readme.cluster_up)}` exited {up.returncode}: {states}\n{up.stderr[-2000:]}\n"
+                        f"last log lines:\n{logs.stdout[-8000:]}")
+        steps.done("cluster up --wait")
+        rows = compose_ps(cluster_file, env)
+        assert sorted(c["Service"] for c in rows) == ["kafka-1", "kafka-2", "kafka-3", "registry-topics", "schema-registry"]
+        topics_job = next(c for c in rows if c["Service"] == "registry-topics")
+        assert (topics_job["State"], topics_job["ExitCode"]) == ("exited", 0), topics_job
+        for c in rows:
+            if c["Service"] == "registry-topics":
+                continue
+            assert (c["State"], c["Health"]) == ("running", "healthy"), c
+            for pub in c.get("Publishers") or []:
+                if pub.get("PublishedPort"):
+                    assert pub["URL"] == "127.0.0.1", f"{c['Service']} publishes {pub} beyond loopback"
+        meta = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=30)
+        assert sorted(b.id for b in meta.brokers.values()) == [1, 2, 3], "the three nodes are not all brokers of one cluster"
+        with urllib.request.urlopen(f"{env['TXPIPE_HOST_REGISTRY']}/subjects", timeout=10) as resp:
+            assert resp.status == 200
+
+        # 2. The README's docker run lines, as written.
+        produced = _run(readme.run_producer, 300, env)
+        run_args = readme.run_producer[readme.run_producer.index("kafka-producer:v1.0") + 1:]
+        assert f"delivered={batch_size(run_args)} failed=0" in produced.stdout, produced.stdout[-2000:]
+        sent.append(run_args)
+        expected = expected_totals(*sent)
+        proc = subprocess.Popen(readme.run_consumer, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, bufsize=1)
+        extra.append(proc)
+        last: dict[str, str] = {}
+        reached = threading.Event()
+
+        def read() -> None:
+            for raw in proc.stdout:
+                m = LINE.match(raw.rstrip("\n"))
+                if m:
+                    last[m["account"]] = m["total"]
+                    if not verify.compare(expected, last):
+                        reached.set()
+
+        threading.Thread(target=read, daemon=True).start()
+        stderr_tail: list[str] = []
+        threading.Thread(target=lambda: stderr_tail.extend(proc.stderr), daemon=True).start()
+        ok = reached.wait(300)
+        # Ctrl-C's equivalent: docker run passes the signal on; the consumer leaves the group, --rm removes it.
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(90)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            pytest.fail("the README's consumer did not stop within 90s of SIGTERM")
+        assert ok, (f"the README's docker run consumer did not print the producer's totals within 300s: "
+                    f"{verify.compare(expected, last)[:5]}\nstderr:\n{''.join(stderr_tail[-30:])}")
+        topics = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=30).topics
+        mine = {n: t for n, t in topics.items() if n.startswith(f"{GROUP}-") or n.startswith(f"{TOPIC}")}
+        assert {f"{TOPIC}", f"{TOPIC}-totals", f"{TOPIC}-dlq"} <= set(mine), sorted(mine)
+        assert any(n.endswith("-changelog") for n in mine), sorted(mine)
+        rf = {n: {len(p.replicas) for p in t.partitions.values()} for n, t in mine.items()}
+        assert all(r == {3} for r in rf.values()), f"topics of the README's apps without 3 replicas: {rf}"
+        steps.done("README docker run producer + consumer")
+
+        # 3. Both apps with compose, three consumers.
+        _run(readme.apps_up, 1800, env)
+        apps_cmd = readme.apps_up[:readme.apps_up.index("up")]
+        config = json.loads(_run([*apps_cmd, "config", "--format", "json"], 60, env).stdout)
+        compose_producer = [str(a) for a in config["services"]["producer"]["command"]]
+        deadline = time.monotonic() + 300
+        while (prod := container_of(apps_file, "producer", env))["State"] != "exited":
+            assert time.monotonic() < deadline, f"the compose producer did not finish within 300s: {prod}"
+            time.sleep(2)
+        plog = _run([*apps_cmd, "logs", "--no-color", "producer"], 60, env).stdout
+        compose_args = producer.parse_args(compose_producer)
+        assert prod["ExitCode"] == 0 and f"delivered={compose_args.count} failed=0" in plog, plog[-2000:]
+        compose_argv = ["-n", str(compose_args.count), "-a", str(compose_args.accounts), "--seed", str(compose_args.seed)]
+        sent.append(compose_argv)
+        consumers = [c for c in compose_ps(apps_file, env) if c["Service"] == "consumer"]
+        assert len(consumers) == 3 and all(c["State"] == "running" for c in consumers), consumers
+        expected = expected_totals(*sent)
+        wait_for_log_totals(readme.apps_logs, env, expected, 300, "compose apps")
+        check_totals_topic(bootstrap, expected, sum(map(batch_size, sent)), "compose apps")
+        steps.done("compose apps up --build --scale consumer=3, totals exact")
+
+        # 4. A Kafka node killed while a batch is sent, then started again.
+        node = container_of(cluster_file, "kafka-2", env)["Name"]
+        batch = ["-n", "3000", "--seed", "1001", "-r", "300"]
+        start = topic_end(bootstrap)
+        proc = send_batch(batch, f"txpipe-ct-batch-{secrets.token_hex(3)}", env)
+        extra.append(proc)
+        wait_sending(bootstrap, start, 600, proc)
+        _run(["docker", "kill", node], 60, env)
+        finish_batch(proc, batch)
+        sent.append(batch)
+        _run(["docker", "start", node], 60, env)
+        wait_healthy(cluster_file, ["kafka-2"], env, 240)
+        expected = expected_totals(*sent)
+        wait_for_log_totals(readme.apps_logs, env, expected, 300, "after a node was killed")
+        check_totals_topic(bootstrap, expected, sum(map(batch_size, sent)), "after a node was killed")
+        assert dlq_records(bootstrap) == 0, "records went to the DLQ while a node was down"
+        steps.done("kafka-2 killed during a batch, started again, totals exact")
+
+        # 5. The registry restarted mid-batch; then the consumers restarted, so every schema id is looked up again.
+        registry = container_of(cluster_file, "schema-registry", env)["Name"]
+        # The producer needs the registry only until its first record is framed: restart it once records flow.
+        batch = ["-n", "2000", "--seed", "1002", "-r", "250"]
+        start = topic_end(bootstrap)
+        proc = send_batch(batch, f"txpipe-ct-batch-{secrets.token_hex(3)}", env)
+        extra.append(proc)
+        wait_sending(bootstrap, start, 250, proc)
+        _run(["docker", "restart", registry], 120, env)
+        finish_batch(proc, batch)
+        sent.append(batch)
+        wait_healthy(cluster_file, ["schema-registry"], env, 240)
+        _run([*apps_cmd, "restart", "consumer"], 180, env)
+        batch = ["-n", "500", "--seed", "1003"]
+        proc = send_batch(batch, f"txpipe-ct-batch-{secrets.token_hex(3)}", env)
+        extra.append(proc)
+        finish_batch(proc, batch)
+        sent.append(batch)
+        expected = expected_totals(*sent)
+        lines = wait_for_log_totals(readme.apps_logs, env, expected, 300, "after the registry restarted")
+        check_totals_topic(bootstrap, expected, sum(map(batch_size, sent)), "after the registry restarted")
+        assert dlq_records(bootstrap) == 0, "records went to the DLQ after the registry restarted"
+        subject = verify.registry_subject(env["TXPIPE_HOST_REGISTRY"], f"{TOPIC}-value")
+        with urllib.request.urlopen(f"{env['TXPIPE_HOST_REGISTRY']}/schemas/ids/{subject['id']}", timeout=10) as resp:
+            assert resp.status == 200
+        per_instance = {}
+        for _, service, _, _ in lines:
+            per_instance[service] = per_instance.get(service, 0) + 1
+        assert len(per_instance) == 3 and all(per_instance.values()), f"lines per consumer instance: {per_instance}"
+        print(f"lines per consumer instance: {per_instance}; transactions sent: {sum(map(batch_size, sent))}")
+        steps.done("registry restarted mid-batch, consumers restarted, nothing in the DLQ")
+    finally:
+        for proc in extra:
+            if proc.poll() is None:
+                proc.kill()
+        # 6. The README's down commands (also the clean-up when a step above failed).
+        _run(readme.apps_down, 300, env, check=False)
+        down = _run(readme.cluster_down, 300, env, check=False)
+    assert down.returncode == 0, down.stderr
+    left = {
+        "containers": _run(["docker", "ps", "-a", "-q", "--filter", f"label=com.docker.compose.project={CLUSTER_PROJECT}"], 30).stdout
+        + _run(["docker", "ps", "-a", "-q", "--filter", f"label=com.docker.compose.project={APPS_PROJECT}"], 30).stdout
+        + _run(["docker", "ps", "-a", "-q", "--filter", "ancestor=kafka-producer:v1.0", "--filter", "ancestor=kafka-consumer:v1.0"], 30).stdout,
+        "networks": _run(["docker", "network", "ls", "-q", "--filter", f"name=^{NETWORK}$"], 30).stdout,
+        "volumes": _run(["docker", "volume", "ls", "-q", "--filter", f"label=com.docker.compose.project={CLUSTER_PROJECT}"], 30).stdout
+        + _run(["docker", "volume", "ls", "-q", "--filter", f"label=com.docker.compose.project={APPS_PROJECT}"], 30).stdout,
+    }
+    assert not any(v.strip() for v in left.values()), f"left behind after down: {left}"
+    steps.done("down, down -v: nothing left")
+    print(f"[compose walkthrough] step durations: {steps.times}")
