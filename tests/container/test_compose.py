@@ -144,6 +144,13 @@ def expected_totals(*batches: list[str]) -> dict[str, str]:
     return {account: format_total(total) for account, total in sums.items()}
 
 
+def as_sent(argv: list[str], output: str) -> list[str]:
+    """A batch's arguments with the seed its producer reports having used (a fresh one unless --seed was given)."""
+    m = re.findall(r"\bseed=(\d+)", output)
+    assert m, f"the producer's summary names no seed: {output[-1000:]}"
+    return [*argv, "--seed", m[-1]]
+
+
 def batch_size(argv: list[str]) -> int:
     return producer_args(argv).count
 
@@ -362,7 +369,7 @@ def test_readme_compose_walkthrough(compose_env, base_images, tmp_path):
         produced = _run(readme.run_producer, 300, env)
         run_args = readme.run_producer[readme.run_producer.index("kafka-producer:v1.0") + 1:]
         assert f"delivered={batch_size(run_args)} failed=0" in produced.stdout, produced.stdout[-2000:]
-        sent.append(run_args)
+        sent.append(as_sent(run_args, produced.stdout))
         expected = expected_totals(*sent)
         proc = subprocess.Popen(readme.run_consumer, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True, bufsize=1)
@@ -411,7 +418,7 @@ def test_readme_compose_walkthrough(compose_env, base_images, tmp_path):
         plog = _run([*apps_cmd, "logs", "--no-color", "producer"], 60, env).stdout
         compose_args = producer.parse_args(compose_producer)
         assert prod["ExitCode"] == 0 and f"delivered={compose_args.count} failed=0" in plog, plog[-2000:]
-        compose_argv = ["-n", str(compose_args.count), "-a", str(compose_args.accounts), "--seed", str(compose_args.seed)]
+        compose_argv = as_sent(["-n", str(compose_args.count), "-a", str(compose_args.accounts)], plog)
         sent.append(compose_argv)
         consumers = [c for c in compose_ps(apps_file, env) if c["Service"] == "consumer"]
         assert len(consumers) == 3 and all(c["State"] == "running" for c in consumers), consumers
