@@ -429,15 +429,21 @@ def test_readme_compose_walkthrough(compose_env, base_images, tmp_path):
         steps.done("compose apps up --build --scale consumer=3, totals exact")
 
         # 4. A Kafka node killed while a batch is sent, then started again.
+        def batch(argv: list[str], midway: tuple[int, list[str], float] | None = None) -> None:
+            """Sends a batch to the end; with `midway` (records, docker command, timeout), runs that
+            command once that many of its records are in."""
+            start = topic_end(bootstrap)
+            proc = send_batch(argv, f"txpipe-ct-batch-{secrets.token_hex(3)}", env)
+            extra.append(proc)
+            if midway is not None:
+                records, command, timeout = midway
+                wait_sending(bootstrap, start, records, proc)
+                _run(command, timeout, env)
+            finish_batch(proc, argv)
+            sent.append(argv)
+
         node = container_of(cluster_file, "kafka-2", env)["Name"]
-        batch = ["-n", "3000", "--seed", "1001", "-r", "300"]
-        start = topic_end(bootstrap)
-        proc = send_batch(batch, f"txpipe-ct-batch-{secrets.token_hex(3)}", env)
-        extra.append(proc)
-        wait_sending(bootstrap, start, 600, proc)
-        _run(["docker", "kill", node], 60, env)
-        finish_batch(proc, batch)
-        sent.append(batch)
+        batch(["-n", "3000", "--seed", "1001", "-r", "300"], (600, ["docker", "kill", node], 60))
         _run(["docker", "start", node], 60, env)
         wait_healthy(cluster_file, ["kafka-2"], env, 240)
         expected = expected_totals(*sent)
@@ -449,21 +455,10 @@ def test_readme_compose_walkthrough(compose_env, base_images, tmp_path):
         # 5. The registry restarted mid-batch; then the consumers restarted, so every schema id is looked up again.
         registry = container_of(cluster_file, "schema-registry", env)["Name"]
         # The producer needs the registry only until its first record is framed: restart it once records flow.
-        batch = ["-n", "2000", "--seed", "1002", "-r", "250"]
-        start = topic_end(bootstrap)
-        proc = send_batch(batch, f"txpipe-ct-batch-{secrets.token_hex(3)}", env)
-        extra.append(proc)
-        wait_sending(bootstrap, start, 250, proc)
-        _run(["docker", "restart", registry], 120, env)
-        finish_batch(proc, batch)
-        sent.append(batch)
+        batch(["-n", "2000", "--seed", "1002", "-r", "250"], (250, ["docker", "restart", registry], 120))
         wait_healthy(cluster_file, ["schema-registry"], env, 240)
         _run([*apps_cmd, "restart", "consumer"], 180, env)
-        batch = ["-n", "500", "--seed", "1003"]
-        proc = send_batch(batch, f"txpipe-ct-batch-{secrets.token_hex(3)}", env)
-        extra.append(proc)
-        finish_batch(proc, batch)
-        sent.append(batch)
+        batch(["-n", "500", "--seed", "1003"])
         expected = expected_totals(*sent)
         lines = wait_for_log_totals(readme.apps_logs, env, expected, 300, "after the registry restarted")
         check_totals_topic(bootstrap, expected, sum(map(batch_size, sent)), "after the registry restarted")
