@@ -44,15 +44,16 @@ def producer(bootstrap: str, registry: str, topic: str, wl: Workload, workdir: P
 
 
 def consumer_command(bootstrap: str, registry: str, topic: str, group: str, state_dir: Path, guarantee: str,
-                     extra: list[str] | None = None, jvm: list[str] | None = None) -> list[str]:
+                     extra: list[str] | None = None, jvm: list[str] | None = None, jar: Path = CONSUMER_JAR) -> list[str]:
     """The JVM command line ConsumerProcess uses (JVM_FLAGS, the class archive if one matches the jar,
     then `jvm`), with a private state dir."""
-    return [java(), *JVM_FLAGS, *mapping_flags(CONSUMER_JAR), *(jvm or []), "-jar", str(CONSUMER_JAR), "-b", bootstrap, "-s", registry,
+    return [java(), *JVM_FLAGS, *mapping_flags(jar), *(jvm or []), "-jar", str(jar), "-b", bootstrap, "-s", registry,
             "-t", topic, "-g", group, "--state-dir", str(state_dir), "--processing-guarantee", guarantee, *(extra or [])]
 
 
 def consumer_drain(bootstrap: str, registry: str, topic: str, wl: Workload, guarantee: str, workdir: Path, name: str,
-                   timeout: float, extra: list[str] | None = None, jvm: list[str] | None = None) -> dict:
+                   timeout: float, extra: list[str] | None = None, jvm: list[str] | None = None,
+                   jar: Path = CONSUMER_JAR) -> dict:
     """Starts a fresh consumer group on a full topic; times it until every account's final total is logged.
 
     stdout goes to a file (as in production); the harness tails it. Until N lines exist it only counts
@@ -60,7 +61,7 @@ def consumer_drain(bootstrap: str, registry: str, topic: str, wl: Workload, guar
     """
     group = f"bench-{name}-{time.time_ns()}"
     state_dir = workdir / f"{name}-state"
-    cmd = consumer_command(bootstrap, registry, topic, group, state_dir, guarantee, extra, jvm)
+    cmd = consumer_command(bootstrap, registry, topic, group, state_dir, guarantee, extra, jvm, jar)
     p = Proc(cmd, workdir / f"{name}.out", workdir / f"{name}.err").start()
     lines = 0
     first_line_at = done_at = None

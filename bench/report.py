@@ -136,6 +136,9 @@ def table(r: dict) -> str:
             "| | records/s, wall clock | records/s after first record | ratio (wall) | peak RSS MiB |",
             "|---|---:|---:|---:|---:|",
             f"| txpipe consumer, exactly_once_v2 | {_fmt(e['wall_records_per_s'])} | {_fmt(e['steady_records_per_s'])} | **{c['ratio_eos']:.2f}** | {_fmt(e['peak_rss_mib'])} |",
+            *([f"| baseline `{Path(c['baseline_eos']['jar']).name}`, exactly_once_v2 | {_fmt(c['baseline_eos']['wall_records_per_s'])} | "
+               f"{_fmt(c['baseline_eos']['steady_records_per_s'])} | {c['ratio_baseline_eos']:.2f} | {_fmt(c['baseline_eos']['peak_rss_mib'])} |"]
+              if "baseline_eos" in c else []),
             f"| txpipe consumer, at_least_once | {_fmt(a['wall_records_per_s'])} | {_fmt(a['steady_records_per_s'])} | {c['ratio_alos']:.2f} | {_fmt(a['peak_rss_mib'])} |",
             f"| ConsumerPerformance | {_fmt(cp['wall_records_per_s'])} | {_fmt(cp['records_per_s'])} (its own figure) | 1.00 | {_fmt(cp['peak_rss_mib'])} |",
             "",

@@ -54,6 +54,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     help="tiny and quick, for CI: --size 2000 --reps 1, short latency runs, growth 1000,2000 / 20,500")
     ap.add_argument("--bootstrap", help="use this running stack instead of starting one (development)")
     ap.add_argument("--registry", help="its schema registry URL (with --bootstrap)")
+    ap.add_argument("--baseline-jar", type=Path,
+                    help="another build of the consumer (e.g. the last release's jar) drained beside ours in each "
+                         "repetition of the consumer step, exactly-once, so a change is measured before and after "
+                         "on the same broker at the same time")
     ap.add_argument("--keep-work", action="store_true", help="keep the per-run logs and consumer output in OUT/work")
     args = ap.parse_args(argv)
     if args.smoke:
@@ -236,9 +240,14 @@ class Bench:
         a = self.args
         wl = workload(a.size, a.accounts, a.seed)
         topic = self.backlog(a.size, a.accounts)
-        eos_runs, alos_runs, misplaced_runs, runs = [], [], [], []
+        eos_runs, alos_runs, misplaced_runs, runs, baseline_runs = [], [], [], [], []
         for r in range(a.reps):
             eos_runs.append(self.our_consumer_once(wl, "exactly_once_v2", r, a.reps))
+            if a.baseline_jar:
+                log(f"baseline consumer {a.baseline_jar} (exactly_once_v2): draining {wl.count} tx, rep {r + 1}/{a.reps}")
+                baseline_runs.append(ours.consumer_drain(self.bootstrap, self.registry, topic, wl, "exactly_once_v2",
+                                                         self.work, f"c-baseline-{r}", proc_timeout(wl.count),
+                                                         jar=a.baseline_jar))
             alos_runs.append(self.our_consumer_once(wl, "at_least_once", r, a.reps))
             misplaced_runs.append(self.our_misplaced_consumer_once(wl, r, a.reps))
             log(f"ConsumerPerformance: {a.size} records, rep {r + 1}/{a.reps}")
@@ -250,7 +259,11 @@ class Bench:
         shares = [x["moved_share"] for x in misplaced_runs if x.get("moved_share") is not None]
         misplaced = summarize(misplaced_runs, {"guarantee": "exactly_once_v2", "partitioner": "fnv1a",
                                                "moved_share": median(shares) if shares else None})
-        return {"ours_eos": eos, "ours_alos": alos, "ours_eos_misplaced": misplaced, "consumer_performance": cp,
+        baseline = {}
+        if baseline_runs:
+            b = summarize(baseline_runs, {"guarantee": "exactly_once_v2", "jar": str(a.baseline_jar)})
+            baseline = {"baseline_eos": b, "ratio_baseline_eos": b["wall_records_per_s"] / cp["wall_records_per_s"]}
+        return {"ours_eos": eos, "ours_alos": alos, "ours_eos_misplaced": misplaced, "consumer_performance": cp, **baseline,
                 "misplaced_cost": eos["wall_records_per_s"] / misplaced["wall_records_per_s"],
                 "ratio_eos": eos["wall_records_per_s"] / cp["wall_records_per_s"],
                 "ratio_alos": alos["wall_records_per_s"] / cp["wall_records_per_s"],
@@ -358,6 +371,9 @@ def main(argv: list[str] | None = None) -> int:
     if not CONSUMER_JAR.is_file():
         print(f"error: {CONSUMER_JAR} is missing; run `make consumer-jar`", file=sys.stderr)
         return 2
+    if args.baseline_jar and not args.baseline_jar.is_file():
+        print(f"error: --baseline-jar {args.baseline_jar} is not a file", file=sys.stderr)
+        return 2
     args.out.mkdir(parents=True, exist_ok=True)
     work = args.out / "work"
     shutil.rmtree(work, ignore_errors=True)
@@ -383,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
     results["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results["duration_s"] = round(time.monotonic() - t0, 1)
     results["targets"] = report.targets(results)
-    (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (args.out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     report.write(results, args.out)
     if not args.keep_work:
         shutil.rmtree(work, ignore_errors=True)
