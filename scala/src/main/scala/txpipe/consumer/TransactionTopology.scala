@@ -7,11 +7,10 @@ import org.apache.kafka.streams.Topology
 import org.apache.kafka.streams.processor.api.{Processor, ProcessorSupplier}
 import org.apache.kafka.streams.state.Stores
 import txpipe.consumer.decoding.{SchemaCheck, TransactionDecoder}
-import txpipe.consumer.output.{DeadLetters, ProtobufSerde}
+import txpipe.consumer.output.DeadLetters
 import txpipe.consumer.routing.AccountPlacement
 import txpipe.consumer.storage.SeenIds
 import txpipe.consumer.totals.TotalsProcessor
-import txpipe.v1.AccountTotal
 
 /** The Kafka Streams topology: raw input bytes in, per-account totals and dead letters out. */
 object TransactionTopology {
@@ -83,12 +82,13 @@ object TransactionTopology {
       // Cached: between commits an account's total changes in memory and reaches RocksDB and the
       // changelog once per commit, not once per transaction; the cache is flushed before every commit.
       .addStateStore(
-        Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(TotalsStore), Serdes.String(), ProtobufSerde(AccountTotal))
+        // Values are AccountTotal's protobuf bytes, which the processor encodes once for store and topic.
+        Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(TotalsStore), Serdes.String(), Serdes.ByteArray())
           .withCachingEnabled(),
         Totals)
       .addStateStore(SeenIds.builder(SeenIdsStore, dedupeRetention, n => { counters.expiredIds.addAndGet(n); () }), Totals)
       // The processor forwards each record to one sink by name, so each sees only its own type.
-      .addSink(TotalsSink, totalsTopic(inputTopic), Serdes.String().serializer(), ProtobufSerde(AccountTotal).serializer(), Totals)
+      .addSink(TotalsSink, totalsTopic(inputTopic), Serdes.String().serializer(), bytes.serializer(), Totals)
       .addSink(DlqSink, dlqTopic(inputTopic), bytes.serializer(), bytes.serializer(), Totals)
       .addSink(ByAccountSink, byAccount, bytes.serializer(), bytes.serializer(), AccountPlacement.partitioner, Totals)
   }

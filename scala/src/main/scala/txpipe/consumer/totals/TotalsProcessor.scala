@@ -47,13 +47,13 @@ final class TotalsProcessor(
   private val retentionMs = retention.toMillis
   private val sha256 = MessageDigest.getInstance("SHA-256")
   private var context: ProcessorContext[AnyRef, AnyRef] = _
-  private var totals: KeyValueStore[String, AccountTotal] = _
+  private var totals: KeyValueStore[String, Array[Byte]] = _
   private var seen: KeyValueStore[Bytes, Array[Byte]] = _
 
   /** Binds the processor to its task's context and stores. */
   override def init(context: ProcessorContext[AnyRef, AnyRef]): Unit = {
     this.context = context
-    this.totals = context.getStateStore[KeyValueStore[String, AccountTotal]](stores.totals)
+    this.totals = context.getStateStore[KeyValueStore[String, Array[Byte]]](stores.totals)
     this.seen = context.getStateStore[KeyValueStore[Bytes, Array[Byte]]](stores.seenIds)
   }
 
@@ -109,7 +109,8 @@ final class TotalsProcessor(
       }
     }
     seen.put(key, SeenMark.encode(now, digest, origin.partition, origin.offset))
-    val previous = totals.get(account)
+    val storedTotal = totals.get(account)
+    val previous = if (storedTotal == null) null else AccountTotal.parseFrom(storedTotal)
     val amount = Amounts.fromDouble(tx.amount)
     // The store keeps the formatted text, which parses back to the same exact BigDecimal.
     val (sum, count) =
@@ -123,12 +124,14 @@ final class TotalsProcessor(
       lastTransactionId = tx.transactionId,
       lastTransactionDatetime = tx.transactionDatetime
     )
-    totals.put(account, updated)
+    // Encoded once: the store and the totals topic hold the same bytes.
+    val encoded = updated.toByteArray
+    totals.put(account, encoded)
     counters.counted.incrementAndGet()
     // The line first: the sink may rely on the total's send completing after it (see LinesFlushedOnAck).
     lineSink.write(s"($account, $total)")
     // Fresh headers: the input's headers describe the transaction, not the running total.
-    context.forward(new Record[AnyRef, AnyRef](account, updated, record.timestamp, new RecordHeaders()), children.totals)
+    context.forward(new Record[AnyRef, AnyRef](account, encoded, record.timestamp, new RecordHeaders()), children.totals)
   }
 }
 
