@@ -38,17 +38,21 @@ help:
 
 setup: $(VENV)/.installed proto stack-install consumer-jar
 
+# `pip install .` installs only the producer package (txpipe). The project's tooling (src/txpipe_tools:
+# local stack, demo, consumer runner, verifier) is found through a path entry in the venv instead, so
+# `python -m txpipe_tools...` works from anywhere with the venv's python.
 $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-bench.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt -e .
+	$(PY) -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "txpipe_tools.pth").write_text(str(pathlib.Path("src").resolve()) + "\n")'
 	touch $@
 
 proto: $(VENV)/.installed
-	$(PY) -m txpipe.compile_protos
+	$(PY) -m txpipe_tools.compile_protos
 
 stack-install: $(VENV)/.installed
-	$(PY) -m txpipe.local_stack install
+	$(PY) -m txpipe_tools.local_stack install
 
 consumer-jar: $(JAR)
 
@@ -56,7 +60,7 @@ $(JAR): $(SCALA_SOURCES)
 	cd scala && ../bin/sbt assembly </dev/null
 
 demo: setup
-	$(PY) -m txpipe.demo $(ARGS)
+	$(PY) -m txpipe_tools.demo $(ARGS)
 
 test: $(VENV)/.installed proto stack-install
 	cd scala && ../bin/sbt test assembly </dev/null
@@ -83,13 +87,13 @@ test-scala:
 	cd scala && ../bin/sbt test </dev/null
 
 stack-up: $(VENV)/.installed
-	$(PY) -m txpipe.local_stack up $(ARGS)
+	$(PY) -m txpipe_tools.local_stack up $(ARGS)
 
 stack-down:
-	PYTHONPATH=src $(PYTHON) -m txpipe.local_stack down
+	PYTHONPATH=src $(PYTHON) -m txpipe_tools.local_stack down
 
 stack-status:
-	PYTHONPATH=src $(PYTHON) -m txpipe.local_stack status
+	PYTHONPATH=src $(PYTHON) -m txpipe_tools.local_stack status
 
 clean:
 	rm -rf scala/target scala/project/target src/txpipe/gen .pytest_cache

@@ -46,7 +46,7 @@ def stack_for(bootstrap: str | None, registry: str | None, prefix: str,
     if bootstrap:
         yield bootstrap, registry
         return
-    from txpipe import local_stack
+    from txpipe_tools import local_stack
 
     run_dir = Path(tempfile.mkdtemp(prefix=prefix))
     try:
@@ -67,7 +67,7 @@ def median(values: list[float]) -> float:
 
 
 def java() -> str:
-    from txpipe.consumer_process import java_command
+    from txpipe_tools.consumer_runner import java_command
 
     return java_command()
 
@@ -232,7 +232,7 @@ def machine_and_versions() -> dict:
     import google.protobuf
     from google.protobuf.internal import api_implementation
 
-    from txpipe import local_stack
+    from txpipe_tools import local_stack
 
     cpu = platform.processor() or "?"
     try:

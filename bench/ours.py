@@ -12,8 +12,8 @@ from pathlib import Path
 
 from bench.common import CONSUMER_JAR, MIB, PY, Proc, java, log, run
 from bench.workload import Workload, running_lines
-from txpipe.class_archive import mapping_flags
-from txpipe.consumer_process import JVM_FLAGS
+from txpipe_tools.class_archive import mapping_flags
+from txpipe_tools.consumer_runner import JVM_FLAGS
 
 _SUMMARY = re.compile(r"sent=(?P<sent>\d+) delivered=(?P<delivered>\d+) failed=(?P<failed>\d+).*elapsed=(?P<elapsed>[\d.]+)s")
 _LINE = re.compile(rb"^\((?P<account>.*), (?P<total>-?\d+\.\d+)\)$")

@@ -43,8 +43,9 @@ def old_tree(commit: str, into: Path) -> Path:
     archive = subprocess.run(["git", "archive", commit, "src", "proto"], cwd=ROOT, capture_output=True, check=True, timeout=60).stdout
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True, timeout=60)
     src = into / "src"
-    subprocess.run([PY, "-m", "txpipe.compile_protos"], cwd=into, env={**os.environ, "PYTHONPATH": str(src)}, check=True,
-                   capture_output=True, timeout=120)
+    # This tree's proto compiler (the old tree's may live elsewhere, or be older), run on the old tree's protos.
+    subprocess.run([PY, "-m", "txpipe_tools.compile_protos", "--proto-dir", str(into / "proto"),
+                    "--out-dir", str(src / "txpipe" / "gen")], cwd=ROOT, check=True, capture_output=True, timeout=120)
     return src
 
 

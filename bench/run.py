@@ -21,7 +21,7 @@ from pathlib import Path
 from bench import kafka_tools, ours, report
 from bench.common import CONSUMER_JAR, log, machine_and_versions, median, stack_for
 from bench.workload import workload
-from txpipe.class_archive import ClassArchive, usable
+from txpipe_tools.class_archive import ClassArchive, usable
 
 STEPS = ("producer", "consumer", "latency", "growth")
 # Growth runs smaller than this take --growth-small-reps repetitions.
@@ -205,7 +205,7 @@ class Bench:
     def class_archive(self) -> bool:
         """Records the consumer's class archive in an unmeasured drain, unless one matching the jar exists.
 
-        Deployed consumers start from one (see txpipe.class_archive), so the measured runs do too.
+        Deployed consumers start from one (see txpipe_tools.class_archive), so the measured runs do too.
         """
         if usable(CONSUMER_JAR):
             return True

@@ -39,8 +39,9 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from txpipe import generator, producer, verify
-from txpipe.consumer_process import LINE
+from txpipe import generator, producer
+from txpipe_tools import verify
+from txpipe_tools.consumer_runner import LINE
 from txpipe.totals import amount_decimal, format_total
 
 pytestmark = pytest.mark.container

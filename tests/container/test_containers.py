@@ -33,8 +33,8 @@ try:
 except ImportError as exc:  # a failure, not a skip: the compose checks must run
     raise ImportError("PyYAML parses the compose files: pip install -r requirements-dev.txt (PyYAML==6.0.4)") from exc
 
-from txpipe import local_stack, verify  # noqa: E402
-from txpipe.consumer_process import LINE  # noqa: E402
+from txpipe_tools import local_stack, verify  # noqa: E402
+from txpipe_tools.consumer_runner import LINE  # noqa: E402
 
 pytestmark = pytest.mark.container
 
@@ -307,7 +307,7 @@ def test_dockerfile_contract():
     assert python.index("pip install") < python.index("COPY src/")
     assert "grpcio-tools" in python and "compile_protos" in python
     # The image runs the consumer JVM with the flags the demo, tests and bench use.
-    from txpipe.consumer_process import JVM_FLAGS
+    from txpipe_tools.consumer_runner import JVM_FLAGS
     tool_options = re.search(r'^ENV JAVA_TOOL_OPTIONS="([^"]*)"', blocks["consumer"], re.M)
     assert tool_options and set(JVM_FLAGS) <= set(tool_options.group(1).split())
 

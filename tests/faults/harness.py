@@ -23,8 +23,9 @@ from pathlib import Path
 
 from confluent_kafka import Consumer, TopicPartition
 
-from txpipe import generator, verify
-from txpipe.consumer_process import LINE, ConsumerProcess
+from txpipe import generator
+from txpipe_tools import verify
+from txpipe_tools.consumer_runner import LINE, ConsumerProcess
 from txpipe.totals import RunningTotals, format_total
 
 ROOT = Path(__file__).resolve().parents[2]

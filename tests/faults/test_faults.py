@@ -12,7 +12,7 @@ import time
 import pytest
 from confluent_kafka.admin import AdminClient
 
-from txpipe import local_stack
+from txpipe_tools import local_stack
 
 from .harness import (
     ACCOUNTS, Expected, check_lines, check_totals_topic, fault_tx, new_consumer, rate_for, record_duration,

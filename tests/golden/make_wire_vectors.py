@@ -15,7 +15,7 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
-from txpipe import wire_format
+from tests.support import wire_format
 from txpipe.schema import Transaction
 from txpipe.totals import amount_decimal
 

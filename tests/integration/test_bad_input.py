@@ -16,8 +16,10 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-from txpipe import generator, verify, wire_format
-from txpipe.consumer_process import ConsumerProcess
+from tests.support import wire_format
+from txpipe import generator
+from txpipe_tools import verify
+from txpipe_tools.consumer_runner import ConsumerProcess
 from txpipe.producer import ensure_topic
 from txpipe.schema import AccountTotal, Transaction
 from txpipe.totals import RunningTotals, format_total

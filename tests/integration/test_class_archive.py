@@ -4,8 +4,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from txpipe.class_archive import ClassArchive, archive_for, usable
-from txpipe.consumer_process import DEFAULT_JAR, JVM_FLAGS, java_command
+from txpipe_tools.class_archive import ClassArchive, archive_for, usable
+from txpipe_tools.consumer_runner import DEFAULT_JAR, JVM_FLAGS, java_command
 
 
 def test_the_consumer_jvm_records_then_maps_its_class_archive(tmp_path: Path) -> None:

@@ -12,8 +12,8 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 
-from txpipe import verify
-from txpipe.consumer_process import ConsumerProcess
+from txpipe_tools import verify
+from txpipe_tools.consumer_runner import ConsumerProcess
 
 pytestmark = pytest.mark.integration
 

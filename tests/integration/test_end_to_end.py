@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from txpipe import verify
-from txpipe.consumer_process import ConsumerProcess
+from txpipe_tools import verify
+from txpipe_tools.consumer_runner import ConsumerProcess
 
 pytestmark = pytest.mark.integration
 

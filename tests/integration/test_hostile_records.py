@@ -13,7 +13,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-from txpipe.consumer_process import ConsumerProcess
+from txpipe_tools.consumer_runner import ConsumerProcess
 from txpipe.producer import ensure_topic
 from txpipe.schema import Transaction
 from txpipe.totals import RunningTotals

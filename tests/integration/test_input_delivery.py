@@ -20,7 +20,8 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from tests.integration.test_dedupe_restore import changelog_records as count_topic  # any topic's record count
-from txpipe import verify, wire_format
+from tests.support import wire_format
+from txpipe_tools import verify
 from txpipe.schema import Transaction
 
 pytestmark = pytest.mark.integration

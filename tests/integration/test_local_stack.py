@@ -1,4 +1,4 @@
-"""The local stack (txpipe.local_stack) comes up, answers like Kafka and a Confluent registry, and goes down leaving nothing."""
+"""The local stack (txpipe_tools.local_stack) comes up, answers like Kafka and a Confluent registry, and goes down leaving nothing."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import confluent_kafka as ck
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from txpipe import local_stack
+from txpipe_tools import local_stack
 
 from .conftest import free_port
 
@@ -93,11 +93,11 @@ def test_up_then_down_leaves_nothing(tmp_path):
     run_dir = tmp_path / "run"
     s = local_stack.up(kafka_port=free_port(), controller_port=free_port(), registry_port=free_port(), run_dir=run_dir)
     pids = [p["pid"] for p in s.state["processes"]]
-    assert len(pids) == 2 and all(local_stack._pid_alive(p) for p in pids)
+    assert len(pids) == 2 and all(local_stack.pid_alive(p) for p in pids)
     local_stack.down(run_dir=run_dir)
     for pid in pids:
-        assert not local_stack._pid_alive(pid), f"pid {pid} still alive after down()"
-    assert local_stack._tagged_pids(run_dir) == []
+        assert not local_stack.pid_alive(pid), f"pid {pid} still alive after down()"
+    assert local_stack.tagged_pids(run_dir) == []
     assert not Path(s.data_dir).exists()
     assert not (run_dir / "state.json").exists()
     assert local_stack.status(run_dir=run_dir)["running"] is False

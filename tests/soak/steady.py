@@ -15,7 +15,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
 
 from txpipe import generator
-from txpipe.consumer_process import ConsumerProcess
+from txpipe_tools.consumer_runner import ConsumerProcess
 from txpipe.producer import Sender, Stats, delivery_settings, producer_config
 from txpipe.schema import Transaction
 from txpipe.totals import RunningTotals

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from txpipe import generator
-from txpipe.consumer_process import ConsumerProcess
+from txpipe_tools.consumer_runner import ConsumerProcess
 from txpipe.totals import RunningTotals
 
 from .steady import LineClock, RssSampler, SteadyProducer, forgetting_moments, forgotten_segments, troubles, wait_until

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from confluent_kafka import KafkaError, KafkaException
 
-from txpipe import producer, wire_format
+from tests.support import wire_format
+from txpipe import producer
 from txpipe.schema import Transaction
 
 HEADER = "transaction_id,account_number,transaction_reference,transaction_datetime,amount"

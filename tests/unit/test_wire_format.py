@@ -10,7 +10,7 @@ from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 from google.protobuf.message import DecodeError
 
-from txpipe import wire_format
+from tests.support import wire_format
 from txpipe.schema import Transaction
 from txpipe.totals import amount_decimal
 

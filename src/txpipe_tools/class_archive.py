@@ -5,7 +5,7 @@ is most of the consumer's start-up. Mapped from an archive, they took the time t
 from 2.4-3.1 s to 1.6-2.3 s in side-by-side runs. JDK 17 writes such an archive at the exit of a
 JVM started with ``-XX:ArchiveClassesAtExit`` (about 2 s and 50 MB for this jar), and a JVM started
 with ``-XX:SharedArchiveFile`` maps it when it matches the JDK and the jar, and otherwise warns (on
-stderr, see ``consumer_process.JVM_FLAGS``) and loads the classes as usual.
+stderr, see ``docker/consumer.jvm-options``) and loads the classes as usual.
 
 The archive sits next to the jar (``scala/target/txpipe-consumer.jsa``), so ``make clean`` and a
 rebuilt jar retire it. Each recording JVM writes its own temporary file, which replaces the

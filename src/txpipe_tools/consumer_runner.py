@@ -19,9 +19,9 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from txpipe.class_archive import ClassArchive
+from txpipe_tools.class_archive import ClassArchive
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_JAR = ROOT / "scala" / "target" / "txpipe-consumer.jar"
 LINE = re.compile(r"^\((?P<account>.*), (?P<total>-?\d+\.\d+)\)$")
 _instance_numbers = itertools.count(1)

@@ -1,6 +1,6 @@
 """The whole pipeline in one command: local stack, consumer, producer, checked totals.
 
-    make demo            # or: python -m txpipe.demo --help
+    make demo            # or: python -m txpipe_tools.demo --help
 
 Starts a local Kafka and schema registry (unless -b/-s point at running ones), starts
 the Scala consumer, sends the transactions, shows each ``(account_number, total)``
@@ -18,8 +18,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from txpipe import local_stack, verify
-from txpipe.consumer_process import ConsumerError, ConsumerProcess
+from txpipe_tools import local_stack, verify
+from txpipe_tools.consumer_runner import ConsumerError, ConsumerProcess
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
