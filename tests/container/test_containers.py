@@ -28,13 +28,10 @@ from pathlib import Path
 
 import pytest
 
-try:
-    import yaml
-except ImportError as exc:  # a failure, not a skip: the compose checks must run
-    raise ImportError("PyYAML parses the compose files: pip install -r requirements-dev.txt (PyYAML==6.0.4)") from exc
-
-from txpipe_tools import local_stack, verify  # noqa: E402
-from txpipe_tools.consumer_runner import LINE  # noqa: E402
+from tests.support.compose import environment, load_compose, server_properties
+from tests.support.product import PRODUCT_MODULES
+from txpipe_tools import local_stack, verify
+from txpipe_tools.consumer_runner import JVM_OPTIONS_FILE, LINE
 
 pytestmark = pytest.mark.container
 
@@ -55,12 +52,6 @@ KAFKA_SERVICES = ("kafka-1", "kafka-2", "kafka-3")
 # Helpers
 
 
-def load_compose(path: Path) -> dict:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    assert isinstance(data, dict) and isinstance(data.get("services"), dict), f"{path}: no services"
-    return data
-
-
 def command_list(service: dict) -> list[str]:
     cmd = service.get("command")
     if isinstance(cmd, str):
@@ -75,13 +66,6 @@ def flag_value(args: list[str], flag: str) -> str | None:
         if a == flag:
             return args[i + 1]
     return None
-
-
-def environment(service: dict) -> dict[str, str]:
-    env = service.get("environment") or {}
-    if isinstance(env, list):
-        env = dict(item.split("=", 1) for item in env)
-    return {k: str(v) for k, v in env.items()}
 
 
 def dockerignore_matcher(lines: list[str]):
@@ -190,13 +174,6 @@ def test_cluster_compose_contract():
     assert any(str(p).endswith(":8081") for p in registry["ports"])
 
 
-# What the apache/kafka image does with its environment: every KAFKA_* variable but these becomes a
-# server.properties entry (KAFKA_FOO_BAR -> foo.bar, ___ -> -, __ -> _). KAFKA_HEAP_OPTS is the
-# start script's JVM flag, not a broker setting.
-IMAGE_ENV_EXCLUDES = {"KAFKA_VERSION", "KAFKA_HEAP_OPTS", "KAFKA_HEAP_OPT", "KAFKA_LOG4J_OPTS", "KAFKA_OPTS",
-                      "KAFKA_JMX_OPTS", "KAFKA_JVM_PERFORMANCE_OPTS", "KAFKA_GC_LOG_OPTS", "KAFKA_LOG4J_ROOT_LOGLEVEL",
-                      "KAFKA_LOG4J_LOGGERS", "KAFKA_TOOLS_LOG4J_LOGLEVEL"}
-
 CHECK_KAFKA_CONFIG = """
 import java.io.FileReader;
 import java.util.Properties;
@@ -216,18 +193,6 @@ public class CheckKafkaConfig {
     }
 }
 """
-
-
-def server_properties(env: dict[str, str]) -> dict[str, str]:
-    """The server.properties the apache/kafka image renders from a service's environment."""
-    props = {}
-    for key, value in env.items():
-        if not key.startswith("KAFKA_") or key in IMAGE_ENV_EXCLUDES:
-            continue
-        name = key[len("KAFKA_"):].lower().replace("___", "-").replace("__", "\0").replace("_", ".").replace("\0", "_")
-        # Compose interpolation with the defaults (${VAR:-default}).
-        props[name] = re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", value)
-    return props
 
 
 def test_cluster_compose_kafka_settings_are_valid_for_kafka_4_2_2(tmp_path):
@@ -293,7 +258,7 @@ def test_dockerfile_contract():
                       "producer": "${PYTHON_IMAGE}", "consumer": "${JRE_IMAGE}"}
     blocks = dict(re.findall(r"^FROM \S+ AS (\S+)$(.*?)(?=^FROM |\Z)", text, re.M | re.S))
     assert 'ENTRYPOINT ["python", "-m", "txpipe.producer"]' in blocks["producer"]
-    assert re.search(r'ENTRYPOINT \["java", "-jar", "\S+\.jar"\]', blocks["consumer"])
+    assert re.search(r'ENTRYPOINT \["java", "@/app/consumer.jvm-options", "-jar", "\S+\.jar"\]', blocks["consumer"])
     for target in ("producer", "consumer"):
         users = re.findall(r"^USER (\S+)", blocks[target], re.M)
         assert users and users[-1].split(":")[0] not in ("root", "0"), f"{target} must run as non-root"
@@ -306,10 +271,9 @@ def test_dockerfile_contract():
     python = blocks["python-builder"]
     assert python.index("pip install") < python.index("COPY src/")
     assert "grpcio-tools" in python and "compile_protos" in python
-    # The image runs the consumer JVM with the flags the demo, tests and bench use.
-    from txpipe_tools.consumer_runner import JVM_FLAGS
-    tool_options = re.search(r'^ENV JAVA_TOOL_OPTIONS="([^"]*)"', blocks["consumer"], re.M)
-    assert tool_options and set(JVM_FLAGS) <= set(tool_options.group(1).split())
+    # The image runs the consumer JVM with the flags the demo, tests and bench use: their one file.
+    assert "COPY docker/consumer.jvm-options /app/consumer.jvm-options" in blocks["consumer"]
+    assert "JAVA_TOOL_OPTIONS=" not in re.sub(r"^#.*$", "", blocks["consumer"], flags=re.M), "a second copy of the flags"
 
 
 def test_dockerignore_keeps_the_context_small():
@@ -380,7 +344,32 @@ def test_images_metadata(images):
             assert labels.get(key), f"{target}: label {key} missing"
         assert info["size_bytes"] > 0
     assert images["images"]["producer"]["entrypoint"] == ["python", "-m", "txpipe.producer"]
-    assert images["images"]["consumer"]["entrypoint"][:2] == ["java", "-jar"]
+    assert images["images"]["consumer"]["entrypoint"][:3] == ["java", "@/app/consumer.jvm-options", "-jar"]
+
+
+def test_producer_image_holds_the_producer_package_only(engine, images):
+    """The producer image's Python has the txpipe modules the product ships and none of the project's tooling."""
+    probe = ("import importlib.util, json, pkgutil, txpipe; print(json.dumps({"
+             "'tooling': [m for m in ('txpipe_tools', 'tests', 'bench') if importlib.util.find_spec(m)], "
+             "'txpipe': sorted(m.name for m in pkgutil.iter_modules(txpipe.__path__))}))")
+    result = _run([engine, "run", "--rm", "--entrypoint", "python", PRODUCER_IMAGE, "-c", probe], timeout=120)
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert found["tooling"] == []
+    assert set(found["txpipe"]) == PRODUCT_MODULES - {"__init__"}
+
+
+def test_consumer_image_runs_java_with_the_options_file(engine, images):
+    """The consumer image holds docker/consumer.jvm-options as it is, and its java reads it."""
+    shipped = _run([engine, "run", "--rm", "--entrypoint", "cat", CONSUMER_IMAGE, "/app/consumer.jvm-options"], timeout=120)
+    assert shipped.returncode == 0, shipped.stderr
+    assert shipped.stdout == JVM_OPTIONS_FILE.read_text(encoding="utf-8")
+    flags = _run([engine, "run", "--rm", "--entrypoint", "java", CONSUMER_IMAGE, "@/app/consumer.jvm-options",
+                  "-XX:+PrintFlagsFinal", "-version"], timeout=120)
+    assert flags.returncode == 0, flags.stderr
+    assert re.search(r"\bMaxHeapSize\s+= 167772160\b", flags.stdout), "not the file's -Xmx160m"
+    assert re.search(r"\bExitOnOutOfMemoryError\s+= true\b", flags.stdout)
+    assert re.search(r"\bUseSerialGC\s+= true\b", flags.stdout)
 
 
 def _free_port() -> int:
