@@ -22,7 +22,7 @@ SOAK_SECONDS ?= 660
 SOAK_PRELOAD ?= 3000000
 SOAK_PRELOAD_RETENTION ?= 600
 
-.PHONY: help setup demo test test-python test-scala test-faults test-soak test-soak-long stack-up stack-down stack-status consumer-jar proto clean
+.PHONY: help setup demo test test-python test-scala test-faults test-soak test-soak-long stack-up stack-down stack-status consumer-jar proto lint fmt clean
 
 help:
 	@echo "make demo         run the pipeline end to end on a local Kafka (ARGS='--keep -n 5000' to pass options)"
@@ -34,6 +34,8 @@ help:
 	@echo "make stack-up     start the local Kafka + schema registry and leave them running"
 	@echo "make stack-down   stop them"
 	@echo "make consumer-jar build the Scala consumer's fat jar ($(JAR))"
+	@echo "make lint         ruff check, ruff format --check and mypy (make test runs it first)"
+	@echo "make fmt          fix what can be fixed: ruff format, ruff check --fix, scalafmt"
 	@echo "make clean        remove build output (keeps downloaded dependencies in .stack/)"
 
 setup: $(VENV)/.installed proto stack-install consumer-jar
@@ -65,6 +67,20 @@ demo: setup
 test: $(VENV)/.installed proto stack-install
 	cd scala && ../bin/sbt test assembly </dev/null
 	$(MAKE) --no-print-directory test-python
+
+# Lint, format check and types: seconds, so `make test` runs them before the suites.
+LINT_PATHS := src tests bench
+test: lint
+
+lint: $(VENV)/.installed proto
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/ruff format --check $(LINT_PATHS)
+	$(VENV)/bin/mypy
+
+fmt: $(VENV)/.installed
+	$(VENV)/bin/ruff format $(LINT_PATHS)
+	$(VENV)/bin/ruff check --fix $(LINT_PATHS)
+	cd scala && ../bin/sbt scalafmtAll </dev/null
 
 test-python: $(VENV)/.installed proto
 	@# pytest exits 5 when it collected nothing: that is a broken suite, not a pass.

@@ -28,7 +28,8 @@ def compile_protos(proto_dir: Path = DEFAULT_PROTO_DIR, out_dir: Path = DEFAULT_
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "__init__.py").write_text('"""Generated from proto/ by txpipe_tools.compile_protos; do not edit."""\n')
     well_known = Path(grpc_tools.__file__).parent / "_proto"
-    args = ["protoc", f"-I{proto_dir}", f"-I{well_known}", f"--python_out={out_dir}", *map(str, protos)]
+    # The .pyi stubs beside the modules give type checkers the messages' fields.
+    args = ["protoc", f"-I{proto_dir}", f"-I{well_known}", f"--python_out={out_dir}", f"--pyi_out={out_dir}", *map(str, protos)]
     if protoc.main(args) != 0:
         raise RuntimeError(f"protoc failed on {proto_dir}")
     return sorted(out_dir.glob("*_pb2.py"))
