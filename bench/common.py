@@ -39,8 +39,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def stack_for(bootstrap: str | None, registry: str | None, prefix: str,
-              keep_logs: Path | None = None) -> Iterator[tuple[str, str]]:
+def stack_for(
+    bootstrap: str | None, registry: str | None, prefix: str, keep_logs: Path | None = None
+) -> Iterator[tuple[str, str]]:
     """(bootstrap, registry) to measure on: the running stack given, or a local stack of its own on
     free ports, stopped and removed after the block (its logs copied to ``keep_logs`` first, if given)."""
     if bootstrap:
@@ -217,8 +218,9 @@ def _fingerprint(path: Path) -> str:
 def _git_head() -> str:
     try:
         r = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
-                               text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
         return r.stdout.strip() + (" (uncommitted changes)" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "?"

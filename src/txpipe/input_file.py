@@ -162,12 +162,14 @@ def _kind(value: Any) -> str:
 def to_transaction(record: dict[str, Any]) -> tuple[Transaction | None, str | None, str | None]:
     """Validates one record; returns (transaction, None, None) or (None, field, message)."""
     get = record.get
-    return make_transaction(get("transaction_id"), get("account_number"), get("transaction_reference"),
-                            get("transaction_datetime"), get("amount"))
+    return make_transaction(
+        get("transaction_id"), get("account_number"), get("transaction_reference"), get("transaction_datetime"), get("amount")
+    )
 
 
-def make_transaction(tid: Any, account: Any, reference: Any, when: Any, amount: Any
-                     ) -> tuple[Transaction | None, str | None, str | None]:
+def make_transaction(
+    tid: Any, account: Any, reference: Any, when: Any, amount: Any
+) -> tuple[Transaction | None, str | None, str | None]:
     """The transaction of one row's values (None where missing), or (None, field, message)."""
     # Straight-line code: this runs once per row, and a loop over the fields cost a tenth more.
     if tid is None:
@@ -310,11 +312,13 @@ class _Chunks(io.RawIOBase):
 
 def _opener(path: Path | str):
     if str(path) == STDIN:
+
         def open_stdin():
             stream = sys.stdin.buffer
             if stream.peek(2)[:2] == b"\x1f\x8b":  # gzip's magic: `cat x.csv.gz | ... -i -` works too
                 return gzip.GzipFile(fileobj=stream, mode="rb")
             return stream
+
         return open_stdin
     if str(path).lower().endswith(".gz"):
         return lambda: gzip.open(path, "rb")
@@ -380,7 +384,9 @@ class _Lines:
             return line.decode("utf-8")
         except UnicodeDecodeError as exc:
             if self.bad_utf8 is None:
-                self.bad_utf8 = f"byte 0x{line[exc.start]:02x} at column {exc.start + 1} of line {self.line_no} is not valid UTF-8"
+                self.bad_utf8 = (
+                    f"byte 0x{line[exc.start]:02x} at column {exc.start + 1} of line {self.line_no} is not valid UTF-8"
+                )
             return line.decode("utf-8", "surrogateescape")
 
     def record_raw(self) -> bytes:
@@ -407,8 +413,15 @@ class Input:
     by the consumer anyway, and a duplicate in an input file is a data bug.
     """
 
-    def __init__(self, path: Path | str, fmt: str | None = None, *, stop=None, max_row_bytes: int = MAX_ROW_BYTES,
-                 seen: SeenIds | None = None):
+    def __init__(
+        self,
+        path: Path | str,
+        fmt: str | None = None,
+        *,
+        stop=None,
+        max_row_bytes: int = MAX_ROW_BYTES,
+        seen: SeenIds | None = None,
+    ):
         self.path = path
         self.name = display_name(path)
         self.max_row_bytes = max_row_bytes
@@ -423,7 +436,7 @@ class Input:
 
     def _read_first_line(self) -> bytes:
         first = self.stream.readline(self.max_row_bytes + 1)
-        return first[len(_BOM):] if first.startswith(_BOM) else first
+        return first[len(_BOM) :] if first.startswith(_BOM) else first
 
     def close(self) -> None:
         self.chunks.close()

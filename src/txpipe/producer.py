@@ -52,8 +52,11 @@ REGISTRY_REQUEST_TIMEOUT_S = 10
 # Rejections printed one by one; past this many they are counted (and kept by --rejects).
 PRINTED_REJECTIONS = 100
 # The variables -b, -s and -t fall back on (compose's `run --rm producer -n 5000` replaces every flag).
-ENVIRONMENT = {"bootstrap_servers": "TXPIPE_BOOTSTRAP_SERVERS", "schema_registry": "TXPIPE_SCHEMA_REGISTRY",
-               "topic": "TXPIPE_TOPIC"}
+ENVIRONMENT = {
+    "bootstrap_servers": "TXPIPE_BOOTSTRAP_SERVERS",
+    "schema_registry": "TXPIPE_SCHEMA_REGISTRY",
+    "topic": "TXPIPE_TOPIC",
+}
 
 
 class ProducerError(Exception):
@@ -68,30 +71,69 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         epilog="Exit codes: 0 all delivered, 1 delivery/connection failure, 2 usage, 3 input rows rejected, 130 interrupted.",
     )
     env = os.environ.get
-    p.add_argument("-b", "--bootstrap-servers", default=env(ENVIRONMENT["bootstrap_servers"]),
-                   help="Kafka bootstrap servers, e.g. 127.0.0.1:9092 (default: $TXPIPE_BOOTSTRAP_SERVERS)")
-    p.add_argument("-s", "--schema-registry", default=env(ENVIRONMENT["schema_registry"]),
-                   help="schema registry base URL (default: $TXPIPE_SCHEMA_REGISTRY)")
-    p.add_argument("-t", "--topic", default=env(ENVIRONMENT["topic"]),
-                   help="topic to send to, created when missing (default: $TXPIPE_TOPIC)")
-    p.add_argument("-i", "--input", help="CSV or JSON Lines file of transactions, .gz too, or - for standard input; "
-                                         "without it, synthetic ones are generated")
-    p.add_argument("--format", "--input-format", dest="input_format", choices=input_file.FORMATS,
-                   help="format of --input (default: from its name, else from its first line)")
-    p.add_argument("--rejects", type=Path, metavar="FILE",
-                   help="write each rejected row as read, with its line and reason, to FILE: fix them there and send FILE with -i")
+    p.add_argument(
+        "-b",
+        "--bootstrap-servers",
+        default=env(ENVIRONMENT["bootstrap_servers"]),
+        help="Kafka bootstrap servers, e.g. 127.0.0.1:9092 (default: $TXPIPE_BOOTSTRAP_SERVERS)",
+    )
+    p.add_argument(
+        "-s",
+        "--schema-registry",
+        default=env(ENVIRONMENT["schema_registry"]),
+        help="schema registry base URL (default: $TXPIPE_SCHEMA_REGISTRY)",
+    )
+    p.add_argument(
+        "-t", "--topic", default=env(ENVIRONMENT["topic"]), help="topic to send to, created when missing (default: $TXPIPE_TOPIC)"
+    )
+    p.add_argument(
+        "-i",
+        "--input",
+        help="CSV or JSON Lines file of transactions, .gz too, or - for standard input; without it, synthetic ones are generated",
+    )
+    p.add_argument(
+        "--format",
+        "--input-format",
+        dest="input_format",
+        choices=input_file.FORMATS,
+        help="format of --input (default: from its name, else from its first line)",
+    )
+    p.add_argument(
+        "--rejects",
+        type=Path,
+        metavar="FILE",
+        help="write each rejected row as read, with its line and reason, to FILE: fix them there and send FILE with -i",
+    )
     p.add_argument("-n", "--count", type=int, default=1000, help="synthetic transactions to send (default 1000)")
     p.add_argument("-a", "--accounts", type=int, default=20, help="synthetic accounts (default 20)")
-    p.add_argument("--seed", type=int,
-                   help="random seed of the synthetic data (default: a fresh one each run, printed in the summary)")
+    p.add_argument(
+        "--seed", type=int, help="random seed of the synthetic data (default: a fresh one each run, printed in the summary)"
+    )
     p.add_argument("-r", "--rate", type=float, default=0, help="at most this many transactions per second (default 0: unlimited)")
     p.add_argument("-p", "--partitions", type=int, default=6, help="partitions if the topic is created (default 6)")
-    p.add_argument("--replication-factor", type=int, default=-1,
-                   help="replication factor if the topic is created (default -1: the broker's default.replication.factor)")
-    p.add_argument("--ground-truth", type=Path, help="write the acknowledged transactions and exact per-account totals to this JSON file")
-    p.add_argument("--flush-timeout", type=float, default=60, help="seconds to wait for outstanding deliveries on exit (default 60)")
-    p.add_argument("--registry-wait", type=float, default=60, help="seconds to keep retrying an unreachable schema registry (default 60)")
-    p.add_argument("-X", dest="extra", action="append", default=[], metavar="KEY=VALUE", help="extra librdkafka producer setting (repeatable)")
+    p.add_argument(
+        "--replication-factor",
+        type=int,
+        default=-1,
+        help="replication factor if the topic is created (default -1: the broker's default.replication.factor)",
+    )
+    p.add_argument(
+        "--ground-truth", type=Path, help="write the acknowledged transactions and exact per-account totals to this JSON file"
+    )
+    p.add_argument(
+        "--flush-timeout", type=float, default=60, help="seconds to wait for outstanding deliveries on exit (default 60)"
+    )
+    p.add_argument(
+        "--registry-wait", type=float, default=60, help="seconds to keep retrying an unreachable schema registry (default 60)"
+    )
+    p.add_argument(
+        "-X",
+        dest="extra",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra librdkafka producer setting (repeatable)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
     for name, var in ENVIRONMENT.items():
@@ -313,8 +355,9 @@ class Sender:
         """Queues one transaction, waiting for queue space rather than dropping it."""
         self.send_all((tx,))
 
-    def send_all(self, txs: Iterable[Transaction], stop: _Stop | None = None, rate: float = 0,
-                 progress: Progress | None = None) -> None:
+    def send_all(
+        self, txs: Iterable[Transaction], stop: _Stop | None = None, rate: float = 0, progress: Progress | None = None
+    ) -> None:
         """Queues each transaction in turn until ``stop`` is requested, at most ``rate`` a second if set.
 
         This loop is the producer's hot path, so everything it looks up is bound to a local first
@@ -501,15 +544,18 @@ def run(args: argparse.Namespace, stop: _Stop, stats: Stats | None = None) -> St
     return stats
 
 
-def send(args: argparse.Namespace, stats: Stats, sender: Sender, stop: _Stop, progress: Progress | None,
-         started: list[float]) -> None:
+def send(
+    args: argparse.Namespace, stats: Stats, sender: Sender, stop: _Stop, progress: Progress | None, started: list[float]
+) -> None:
     """Queues every transaction of the run (the input's valid rows, or synthetic ones) until done or stopped;
     appends to ``started`` when the sending itself began. Flushing is the caller's."""
     try:
         if args.input is None:
             stats.seed = synthetic_seed(args)
             # A ground truth's delivery reports keep each transaction, so each must be its own object.
-            txs: Iterator[Transaction] = generator.generate(args.count, args.accounts, stats.seed, reuse=not stats.reports_successes)
+            txs: Iterator[Transaction] = generator.generate(
+                args.count, args.accounts, stats.seed, reuse=not stats.reports_successes
+            )
         else:
             try:
                 source = input_file.Input(args.input, args.input_format, stop=stop, seen=SeenIds())

@@ -92,8 +92,20 @@ class ConsumerProcess:
             raise ConsumerError(f"consumer jar not found at {jar}: build it with `make consumer-jar`")
         self.archive = ClassArchive(jar) if class_archive else None
         self.command = [
-            java_command(), *jvm_flags, *(self.archive.flags if self.archive else []), "-jar", str(jar),
-            "-b", bootstrap, "-s", registry, "-t", topic, "-g", group, *(extra_args or []),
+            java_command(),
+            *jvm_flags,
+            *(self.archive.flags if self.archive else []),
+            "-jar",
+            str(jar),
+            "-b",
+            bootstrap,
+            "-s",
+            registry,
+            "-t",
+            topic,
+            "-g",
+            group,
+            *(extra_args or []),
         ]
         self.log_dir = log_dir
         self.echo = echo

@@ -254,8 +254,12 @@ def test_dockerfile_contract():
     assert args["JDK_IMAGE"] == "eclipse-temurin:17-jdk"
     assert args["JRE_IMAGE"] == "eclipse-temurin:17-jre"
     stages = dict((name, base) for base, name in re.findall(r"^FROM (\S+) AS (\S+)$", text, re.M))
-    assert stages == {"python-builder": "${PYTHON_IMAGE}", "scala-builder": "${JDK_IMAGE}",
-                      "producer": "${PYTHON_IMAGE}", "consumer": "${JRE_IMAGE}"}
+    assert stages == {
+        "python-builder": "${PYTHON_IMAGE}",
+        "scala-builder": "${JDK_IMAGE}",
+        "producer": "${PYTHON_IMAGE}",
+        "consumer": "${JRE_IMAGE}",
+    }
     blocks = dict(re.findall(r"^FROM \S+ AS (\S+)$(.*?)(?=^FROM |\Z)", text, re.M | re.S))
     assert 'ENTRYPOINT ["python", "-m", "txpipe.producer"]' in blocks["producer"]
     assert re.search(r'ENTRYPOINT \["java", "@/app/consumer.jvm-options", "-jar", "\S+\.jar"\]', blocks["consumer"])
@@ -278,10 +282,19 @@ def test_dockerfile_contract():
 
 def test_dockerignore_keeps_the_context_small():
     ignored = dockerignore_matcher((ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines())
-    for path in (".venv/bin/python", ".stack/images/jdk.tar", ".git/HEAD", "scala/target/txpipe-consumer.jar",
-                 "scala/project/target/config-classes/x.class", "scala/project/project/target/x",
-                 "src/txpipe/gen/transaction_pb2.py", "src/txpipe/__pycache__/producer.cpython-311.pyc",
-                 ".pytest_cache/v/cache", "tests/unit/test_totals.py", "bench-results/x.json"):
+    for path in (
+        ".venv/bin/python",
+        ".stack/images/jdk.tar",
+        ".git/HEAD",
+        "scala/target/txpipe-consumer.jar",
+        "scala/project/target/config-classes/x.class",
+        "scala/project/project/target/x",
+        "src/txpipe/gen/transaction_pb2.py",
+        "src/txpipe/__pycache__/producer.cpython-311.pyc",
+        ".pytest_cache/v/cache",
+        "tests/unit/test_totals.py",
+        "bench-results/x.json",
+    ):
         assert ignored(path), f"{path} would be sent to the build context"
     text = DOCKERFILE.read_text(encoding="utf-8")
     sources = []
@@ -291,8 +304,12 @@ def test_dockerignore_keeps_the_context_small():
     for src in sources:
         assert (ROOT / src).exists(), f"COPY source {src} missing"
         assert not ignored(src.rstrip("/")), f"COPY source {src} is excluded by .dockerignore"
-    for path in ("src/txpipe/producer.py", "scala/src/main/scala/txpipe/consumer/Main.scala", "proto/transaction.proto",
-                 "docker/certs/README.md"):
+    for path in (
+        "src/txpipe/producer.py",
+        "scala/src/main/scala/txpipe/consumer/Main.scala",
+        "proto/transaction.proto",
+        "docker/certs/README.md",
+    ):
         assert not ignored(path), f"{path} is needed in the build context"
 
 
@@ -308,11 +325,22 @@ def _run(cmd: list[str], timeout: float, **kw) -> subprocess.CompletedProcess:
 def images(engine, base_images) -> dict:
     """Both targets built; build times and image sizes printed and written to .stack/container-images.json."""
     base_image_args = base_images["args"]
-    report = {"engine": engine, "base_build_args": base_image_args, "base_images_seconds": base_images["seconds"],
-              "images": {}}
+    report = {"engine": engine, "base_build_args": base_image_args, "base_images_seconds": base_images["seconds"], "images": {}}
     for target, tag in (("producer", PRODUCER_IMAGE), ("consumer", CONSUMER_IMAGE)):
-        cmd = [engine, "build", "--network", "host", "-f", str(DOCKERFILE), "--target", target,
-               *base_image_args, "-t", tag, str(ROOT)]
+        cmd = [
+            engine,
+            "build",
+            "--network",
+            "host",
+            "-f",
+            str(DOCKERFILE),
+            "--target",
+            target,
+            *base_image_args,
+            "-t",
+            tag,
+            str(ROOT),
+        ]
         t0 = time.monotonic()
         try:
             result = _run(cmd, timeout=1800)
@@ -326,8 +354,13 @@ def images(engine, base_images) -> dict:
         size = int(meta.get("Size") or meta.get("VirtualSize") or 0)
         config = meta.get("Config") or {}
         report["images"][target] = {
-            "tag": tag, "build_seconds": seconds, "size_bytes": size, "size_mb": round(size / 1e6, 1),
-            "user": config.get("User"), "entrypoint": config.get("Entrypoint"), "labels": config.get("Labels") or {},
+            "tag": tag,
+            "build_seconds": seconds,
+            "size_bytes": size,
+            "size_mb": round(size / 1e6, 1),
+            "user": config.get("User"),
+            "entrypoint": config.get("Entrypoint"),
+            "labels": config.get("Labels") or {},
         }
         print(f"{tag}: built in {seconds}s, {size / 1e6:.1f} MB")
     REPORT.parent.mkdir(parents=True, exist_ok=True)
@@ -339,8 +372,12 @@ def test_images_metadata(images):
     for target, info in images["images"].items():
         assert info["user"] and info["user"].split(":")[0] not in ("root", "0"), f"{target} runs as root"
         labels = info["labels"]
-        for key in ("org.opencontainers.image.title", "org.opencontainers.image.version",
-                    "org.opencontainers.image.description", "org.opencontainers.image.base.name"):
+        for key in (
+            "org.opencontainers.image.title",
+            "org.opencontainers.image.version",
+            "org.opencontainers.image.description",
+            "org.opencontainers.image.base.name",
+        ):
             assert labels.get(key), f"{target}: label {key} missing"
         assert info["size_bytes"] > 0
     assert images["images"]["producer"]["entrypoint"] == ["python", "-m", "txpipe.producer"]
@@ -349,9 +386,11 @@ def test_images_metadata(images):
 
 def test_producer_image_holds_the_producer_package_only(engine, images):
     """The producer image's Python has the txpipe modules the product ships and none of the project's tooling."""
-    probe = ("import importlib.util, json, pkgutil, txpipe; print(json.dumps({"
-             "'tooling': [m for m in ('txpipe_tools', 'tests', 'bench') if importlib.util.find_spec(m)], "
-             "'txpipe': sorted(m.name for m in pkgutil.iter_modules(txpipe.__path__))}))")
+    probe = (
+        "import importlib.util, json, pkgutil, txpipe; print(json.dumps({"
+        "'tooling': [m for m in ('txpipe_tools', 'tests', 'bench') if importlib.util.find_spec(m)], "
+        "'txpipe': sorted(m.name for m in pkgutil.iter_modules(txpipe.__path__))}))"
+    )
     result = _run([engine, "run", "--rm", "--entrypoint", "python", PRODUCER_IMAGE, "-c", probe], timeout=120)
     assert result.returncode == 0, result.stderr
     found = json.loads(result.stdout)
@@ -364,8 +403,20 @@ def test_consumer_image_runs_java_with_the_options_file(engine, images):
     shipped = _run([engine, "run", "--rm", "--entrypoint", "cat", CONSUMER_IMAGE, "/app/consumer.jvm-options"], timeout=120)
     assert shipped.returncode == 0, shipped.stderr
     assert shipped.stdout == JVM_OPTIONS_FILE.read_text(encoding="utf-8")
-    flags = _run([engine, "run", "--rm", "--entrypoint", "java", CONSUMER_IMAGE, "@/app/consumer.jvm-options",
-                  "-XX:+PrintFlagsFinal", "-version"], timeout=120)
+    flags = _run(
+        [
+            engine,
+            "run",
+            "--rm",
+            "--entrypoint",
+            "java",
+            CONSUMER_IMAGE,
+            "@/app/consumer.jvm-options",
+            "-XX:+PrintFlagsFinal",
+            "-version",
+        ],
+        timeout=120,
+    )
     assert flags.returncode == 0, flags.stderr
     assert re.search(r"\bMaxHeapSize\s+= 167772160\b", flags.stdout), "not the file's -Xmx160m"
     assert re.search(r"\bExitOnOutOfMemoryError\s+= true\b", flags.stdout)
@@ -381,8 +432,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("container-stack-run")
-    handle = local_stack.up(kafka_port=_free_port(), controller_port=_free_port(), registry_port=_free_port(),
-                            run_dir=run_dir)
+    handle = local_stack.up(kafka_port=_free_port(), controller_port=_free_port(), registry_port=_free_port(), run_dir=run_dir)
     try:
         yield handle
     finally:
@@ -442,11 +492,36 @@ def test_images_run_the_pipeline_on_the_local_stack(engine, images, stack, tmp_p
     try:
         # Producer: a fixed seed, ground truth written to the mounted directory.
         try:
-            produced = _run([engine, "run", "--rm", "--name", producer_name, "--network", "host",
-                             "-v", f"{out}:/out", PRODUCER_IMAGE,
-                             "-b", stack.bootstrap_servers, "-s", stack.schema_registry_url, "-t", topic,
-                             "-n", "1500", "-a", "12", "--seed", "4242", "--ground-truth", "/out/truth.json", "-q"],
-                            timeout=300)
+            produced = _run(
+                [
+                    engine,
+                    "run",
+                    "--rm",
+                    "--name",
+                    producer_name,
+                    "--network",
+                    "host",
+                    "-v",
+                    f"{out}:/out",
+                    PRODUCER_IMAGE,
+                    "-b",
+                    stack.bootstrap_servers,
+                    "-s",
+                    stack.schema_registry_url,
+                    "-t",
+                    topic,
+                    "-n",
+                    "1500",
+                    "-a",
+                    "12",
+                    "--seed",
+                    "4242",
+                    "--ground-truth",
+                    "/out/truth.json",
+                    "-q",
+                ],
+                timeout=300,
+            )
         except subprocess.TimeoutExpired:
             pytest.fail("the producer container did not finish within 300s")
         assert produced.returncode == 0, f"producer failed:\n{produced.stdout[-2000:]}\n{produced.stderr[-4000:]}"
@@ -456,10 +531,29 @@ def test_images_run_the_pipeline_on_the_local_stack(engine, images, stack, tmp_p
         assert len(expected) == 12
 
         # Consumer: its stdout lines, until every account's last total is the ground truth's.
-        proc = subprocess.Popen([engine, "run", "--name", consumer_name, "--network", "host", CONSUMER_IMAGE,
-                                 "-b", stack.bootstrap_servers, "-s", stack.schema_registry_url, "-t", topic,
-                                 "-g", group],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+        proc = subprocess.Popen(
+            [
+                engine,
+                "run",
+                "--name",
+                consumer_name,
+                "--network",
+                "host",
+                CONSUMER_IMAGE,
+                "-b",
+                stack.bootstrap_servers,
+                "-s",
+                stack.schema_registry_url,
+                "-t",
+                topic,
+                "-g",
+                group,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
         stderr_lines: list[str] = []
         threading.Thread(target=lambda: stderr_lines.extend(proc.stderr), daemon=True).start()
         output = ContainerOutput(proc)
@@ -469,8 +563,7 @@ def test_images_run_the_pipeline_on_the_local_stack(engine, images, stack, tmp_p
             assert reached and not wrong, (
                 f"consumer container ({'running' if proc.poll() is None else f'exited {proc.returncode}'}) "
                 f"did not print the expected totals within 240s: {len(wrong)} accounts differ, "
-                f"e.g. {dict(list(wrong.items())[:5])}; {len(output.lines)} lines; stderr tail:\n"
-                + "".join(stderr_lines[-30:])
+                f"e.g. {dict(list(wrong.items())[:5])}; {len(output.lines)} lines; stderr tail:\n" + "".join(stderr_lines[-30:])
             )
             assert set(output.last) == set(expected), "totals for accounts the producer never sent to"
             tuples = [line for line in output.lines if LINE.match(line)]

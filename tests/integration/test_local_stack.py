@@ -74,8 +74,14 @@ def test_transactional_produce_and_read_committed(stack):
     p.produce(topic, value=b"last")
     p.commit_transaction(30)
 
-    c = ck.Consumer({"bootstrap.servers": bs, "group.id": "g-" + uuid.uuid4().hex,
-                     "auto.offset.reset": "earliest", "isolation.level": "read_committed"})
+    c = ck.Consumer(
+        {
+            "bootstrap.servers": bs,
+            "group.id": "g-" + uuid.uuid4().hex,
+            "auto.offset.reset": "earliest",
+            "isolation.level": "read_committed",
+        }
+    )
     c.subscribe([topic])
     got, deadline = [], time.monotonic() + 60
     try:

@@ -31,8 +31,9 @@ class SteadyProducer:
         self.stats = Stats()
         conf = producer_config(argparse.Namespace(bootstrap_servers=bootstrap, extra=[]))
         self.producer = Producer({**conf, **delivery_settings(self.stats)})
-        serializer = ProtobufSerializer(Transaction, SchemaRegistryClient({"url": registry, "timeout": 10}),
-                                        {"use.deprecated.format": False})
+        serializer = ProtobufSerializer(
+            Transaction, SchemaRegistryClient({"url": registry, "timeout": 10}), {"use.deprecated.format": False}
+        )
         self.sender = Sender(self.producer, serializer, topic, self.stats, registry_wait=30)
         self.truth = RunningTotals()
         self.sent = 0

@@ -18,9 +18,19 @@ KAFKA_SERVICES = ("kafka-1", "kafka-2", "kafka-3")
 # What the apache/kafka image does with its environment: every KAFKA_* variable but these becomes a
 # server.properties entry (KAFKA_FOO_BAR -> foo.bar, ___ -> -, __ -> _). KAFKA_HEAP_OPTS is the
 # start script's JVM flag, not a broker setting.
-IMAGE_ENV_EXCLUDES = {"KAFKA_VERSION", "KAFKA_HEAP_OPTS", "KAFKA_HEAP_OPT", "KAFKA_LOG4J_OPTS", "KAFKA_OPTS",
-                      "KAFKA_JMX_OPTS", "KAFKA_JVM_PERFORMANCE_OPTS", "KAFKA_GC_LOG_OPTS", "KAFKA_LOG4J_ROOT_LOGLEVEL",
-                      "KAFKA_LOG4J_LOGGERS", "KAFKA_TOOLS_LOG4J_LOGLEVEL"}
+IMAGE_ENV_EXCLUDES = {
+    "KAFKA_VERSION",
+    "KAFKA_HEAP_OPTS",
+    "KAFKA_HEAP_OPT",
+    "KAFKA_LOG4J_OPTS",
+    "KAFKA_OPTS",
+    "KAFKA_JMX_OPTS",
+    "KAFKA_JVM_PERFORMANCE_OPTS",
+    "KAFKA_GC_LOG_OPTS",
+    "KAFKA_LOG4J_ROOT_LOGLEVEL",
+    "KAFKA_LOG4J_LOGGERS",
+    "KAFKA_TOOLS_LOG4J_LOGLEVEL",
+}
 
 
 def load_compose(path: Path) -> dict[str, Any]:
@@ -42,7 +52,7 @@ def server_properties(env: dict[str, str]) -> dict[str, str]:
     for key, value in env.items():
         if not key.startswith("KAFKA_") or key in IMAGE_ENV_EXCLUDES:
             continue
-        name = key[len("KAFKA_"):].lower().replace("___", "-").replace("__", "\0").replace("_", ".").replace("\0", "_")
+        name = key[len("KAFKA_") :].lower().replace("___", "-").replace("__", "\0").replace("_", ".").replace("\0", "_")
         # Compose interpolation with the defaults (${VAR:-default}).
         props[name] = re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", value)
     return props

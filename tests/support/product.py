@@ -21,5 +21,14 @@ PRODUCT_MODULES = frozenset(
 )
 
 # Names of the tooling that once lived in txpipe; none may come back into the image.
-TOOLING_NAMES = ("txpipe_tools", "local_stack", "demo", "consumer_runner", "consumer_process", "verify",
-                 "class_archive", "compile_protos", "wire_format")
+TOOLING_NAMES = (
+    "txpipe_tools",
+    "local_stack",
+    "demo",
+    "consumer_runner",
+    "consumer_process",
+    "verify",
+    "class_archive",
+    "compile_protos",
+    "wire_format",
+)

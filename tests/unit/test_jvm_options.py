@@ -69,8 +69,13 @@ def test_the_image_runs_java_with_the_file():
 
 def test_java_reads_the_file_as_this_module_does():
     """The java launcher accepts the file (an unknown or misspelt option fails) and applies its heap."""
-    result = subprocess.run([consumer_runner.java_command(), f"@{JVM_OPTIONS_FILE}", "-XX:+PrintFlagsFinal", "-version"],
-                            capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [consumer_runner.java_command(), f"@{JVM_OPTIONS_FILE}", "-XX:+PrintFlagsFinal", "-version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert re.search(r"\bMaxHeapSize\s+= 167772160\b", result.stdout)
     assert re.search(r"\bExitOnOutOfMemoryError\s+= true\b", result.stdout)

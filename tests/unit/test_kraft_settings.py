@@ -42,8 +42,7 @@ def clusters(tmp_path_factory):
     """(local stack properties, compose properties) per node, nodes in id order."""
     services = load_compose(CLUSTER_FILE)["services"]
     nodes = local_stack.kafka_nodes(3, 9092, 9093, tmp_path_factory.mktemp("kraft"))
-    compose = sorted((server_properties(environment(services[name])) for name in KAFKA_SERVICES),
-                     key=lambda p: int(p["node.id"]))
+    compose = sorted((server_properties(environment(services[name])) for name in KAFKA_SERVICES), key=lambda p: int(p["node.id"]))
     return [(local_stack.server_properties(node, nodes), theirs) for node, theirs in zip(nodes, compose, strict=True)]
 
 

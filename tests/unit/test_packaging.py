@@ -30,9 +30,24 @@ def _pip_install_target(tmp_path: Path) -> Path:
     target = tmp_path / "target"
     # No build isolation and no index: the venv's pinned setuptools builds it, nothing is downloaded.
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
-         "--disable-pip-version-check", "--target", str(target), str(context)],
-        capture_output=True, text=True, timeout=300, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--disable-pip-version-check",
+            "--target",
+            str(target),
+            str(context),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert result.returncode == 0, f"pip install failed:\n{result.stdout}\n{result.stderr}"
     return target
@@ -54,8 +69,14 @@ def test_pip_install_puts_only_the_producer_package_in_place(tmp_path):
 
 def test_the_dev_venv_runs_the_tooling_from_any_folder(tmp_path):
     for cwd in (ROOT, tmp_path):
-        result = subprocess.run([sys.executable, "-m", "txpipe_tools.local_stack", "--help"], cwd=cwd,
-                                capture_output=True, text=True, timeout=60, check=False)
+        result = subprocess.run(
+            [sys.executable, "-m", "txpipe_tools.local_stack", "--help"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert result.returncode == 0, f"from {cwd}: {result.stderr}"
         assert "python3 -m txpipe_tools.local_stack" in result.stdout
 
@@ -64,6 +85,13 @@ def test_the_local_stack_needs_only_the_standard_library(tmp_path):
     """`make stack-down` runs it with the system python and PYTHONPATH=src, before any venv exists."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     # -S: no site-packages at all, so an import of anything but the standard library fails.
-    result = subprocess.run([sys.executable, "-S", "-m", "txpipe_tools.local_stack", "--help"], cwd=tmp_path,
-                            env=env, capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-S", "-m", "txpipe_tools.local_stack", "--help"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr

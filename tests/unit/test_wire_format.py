@@ -130,5 +130,9 @@ def test_amount_texts_are_sent_exactly_or_rejected(golden):
 
 def test_boundary_amounts_are_in_the_valid_vectors(golden):
     names = {c["name"] for c in golden["cases"] if c["stage"] == "ok"}
-    assert {"amount_boundary_cents_below_2_pow_45", "amount_boundary_cents_above_2_pow_45", "amount_boundary_max_double",
-            "amount_boundary_smallest_subnormal"} <= names
+    assert {
+        "amount_boundary_cents_below_2_pow_45",
+        "amount_boundary_cents_above_2_pow_45",
+        "amount_boundary_max_double",
+        "amount_boundary_smallest_subnormal",
+    } <= names

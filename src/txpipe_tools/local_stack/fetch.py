@@ -58,13 +58,23 @@ def _install_into(target: Path, marker: Path, expected: str, version: str, maven
 
 
 def _install_kafka() -> bool:
-    return _install_into(KAFKA_LIBS, KAFKA_MARKER, f"kafka_2.13-{KAFKA_VERSION}.jar", KAFKA_VERSION,
-                         ["-f", str(KAFKA_POM), "dependency:copy-dependencies", "-DoutputDirectory={dir}"])
+    return _install_into(
+        KAFKA_LIBS,
+        KAFKA_MARKER,
+        f"kafka_2.13-{KAFKA_VERSION}.jar",
+        KAFKA_VERSION,
+        ["-f", str(KAFKA_POM), "dependency:copy-dependencies", "-DoutputDirectory={dir}"],
+    )
 
 
 def _install_registry() -> bool:
-    return _install_into(REGISTRY_APP, REGISTRY_MARKER, "quarkus-run.jar", APICURIO_VERSION,
-                         ["-f", str(REGISTRY_POM), "dependency:unpack", "-Dregistry.dir={dir}"])
+    return _install_into(
+        REGISTRY_APP,
+        REGISTRY_MARKER,
+        "quarkus-run.jar",
+        APICURIO_VERSION,
+        ["-f", str(REGISTRY_POM), "dependency:unpack", "-Dregistry.dir={dir}"],
+    )
 
 
 def install() -> None:

@@ -14,8 +14,7 @@ from txpipe_tools.local_stack.base import StackError
 def java_major(java: str) -> int:
     """The major version ``java -version`` reports (8 for 1.8), or 0 when it cannot be run."""
     try:
-        out = subprocess.run([java, "-version"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             text=True, timeout=30).stdout
+        out = subprocess.run([java, "-version"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=30).stdout
     except (OSError, subprocess.SubprocessError):
         return 0
     m = re.search(r'version "(\d+)(?:\.(\d+))?', out)

@@ -46,9 +46,14 @@ def cluster_id() -> str:
             return cid
 
 
-def kafka_nodes(n: int, kafka_port: int, controller_port: int, data_dir: Path,
-                kafka_ports: list[int] | None = None,
-                controller_ports: list[int] | None = None) -> list[KafkaNode]:
+def kafka_nodes(
+    n: int,
+    kafka_port: int,
+    controller_port: int,
+    data_dir: Path,
+    kafka_ports: list[int] | None = None,
+    controller_ports: list[int] | None = None,
+) -> list[KafkaNode]:
     """Node i (1..n) on kafka_port+2(i-1) / controller_port+2(i-1), or on the ports given."""
     if n not in SUPPORTED_NODES:
         raise StackError(f"--nodes must be one of {SUPPORTED_NODES}, got {n}")
@@ -100,9 +105,15 @@ def render_properties(props: dict[str, str]) -> str:
 def kafka_java_cmd(java: str, run_dir: Path, main: str, *args: str, heap: str = "-Xmx256m") -> list[str]:
     """A JVM running one of Kafka's main classes from the installed jars, tagged as this stack's."""
     return [
-        java, heap, "-Djava.awt.headless=true", tag(run_dir),
+        java,
+        heap,
+        "-Djava.awt.headless=true",
+        tag(run_dir),
         f"-Dlog4j2.configurationFile={KAFKA_LOG4J2}",
-        "-cp", str(KAFKA_LIBS / "*"), main, *args,
+        "-cp",
+        str(KAFKA_LIBS / "*"),
+        main,
+        *args,
     ]
 
 
@@ -116,8 +127,17 @@ def node_command(java: str, run_dir: Path, node: KafkaNode, cluster_size: int) -
 
 def format_storage(java: str, run_dir: Path, node: KafkaNode, cluster: str, log_path: Path) -> None:
     """Formats the node's KRaft log directory for cluster id ``cluster`` (kept when already formatted)."""
-    cmd = kafka_java_cmd(java, run_dir, "kafka.tools.StorageTool", "format", "-t", cluster,
-                         "-c", str(node.dir / "server.properties"), "--ignore-formatted")
+    cmd = kafka_java_cmd(
+        java,
+        run_dir,
+        "kafka.tools.StorageTool",
+        "format",
+        "-t",
+        cluster,
+        "-c",
+        str(node.dir / "server.properties"),
+        "--ignore-formatted",
+    )
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120)
     with open(log_path, "a") as log:
         log.write(f"\n===== format {node.name}: {' '.join(cmd)}\n{proc.stdout}")
@@ -148,11 +168,18 @@ def wait_kafka(java: str, run_dir: Path, node: KafkaNode, proc_pid: int, log_pat
             _fail(f"no metadata answer after {timeout:.0f}s: {last[-1500:]}")
         if not pid_alive(proc_pid):
             _fail("the process exited")
-        cmd = kafka_java_cmd(java, run_dir, "org.apache.kafka.tools.BrokerApiVersionsCommand",
-                             "--bootstrap-server", f"127.0.0.1:{node.broker_port}", heap="-Xmx128m")
+        cmd = kafka_java_cmd(
+            java,
+            run_dir,
+            "org.apache.kafka.tools.BrokerApiVersionsCommand",
+            "--bootstrap-server",
+            f"127.0.0.1:{node.broker_port}",
+            heap="-Xmx128m",
+        )
         try:
-            r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               timeout=max(5.0, min(left, 30.0)))
+            r = subprocess.run(
+                cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=max(5.0, min(left, 30.0))
+            )
             last = r.stdout
             if r.returncode == 0 and f"127.0.0.1:{node.broker_port}" in r.stdout:
                 return

@@ -125,8 +125,9 @@ def start(name: str, cmd: list[str], log_path: Path, cwd: Path) -> subprocess.Po
     with open(log_path, "ab") as out:  # rotate_log() gave each `up` a fresh file
         out.write(f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')} starting {name}: {' '.join(cmd)}\n".encode())
         out.flush()
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                cwd=str(cwd), start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=str(cwd), start_new_session=True
+        )
     log(f"{name}: started pid {proc.pid}, log {log_path}")
     return proc
 

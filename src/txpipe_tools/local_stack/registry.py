@@ -25,15 +25,21 @@ def confluent_url(port: int) -> str:
 def registry_command(java: str, run_dir: Path, port: int, reg_dir: Path, storage: str) -> list[str]:
     """The registry JVM; ``storage`` "file" keeps its H2 database in ``reg_dir`` across restarts."""
     return [
-        java, "-Xms128m", "-Xmx512m", tag(run_dir),
-        "-Dquarkus.http.host=127.0.0.1", f"-Dquarkus.http.port={port}",
+        java,
+        "-Xms128m",
+        "-Xmx512m",
+        tag(run_dir),
+        "-Dquarkus.http.host=127.0.0.1",
+        f"-Dquarkus.http.port={port}",
         # Quarkus' management interface (health/metrics) defaults to 0.0.0.0:9000: keep it on
         # loopback, on a free ephemeral port, so it never clashes.
-        "-Dquarkus.management.host=127.0.0.1", "-Dquarkus.management.port=0",
+        "-Dquarkus.management.host=127.0.0.1",
+        "-Dquarkus.management.port=0",
         f"-Dapicurio.storage.snapshot.location={reg_dir}",
         *([f"-Dapicurio.datasource.url=jdbc:h2:file:{reg_dir / 'registry-db'}"] if storage == "file" else []),
         f"-Djava.io.tmpdir={reg_dir}",
-        "-jar", str(REGISTRY_APP / "quarkus-run.jar"),
+        "-jar",
+        str(REGISTRY_APP / "quarkus-run.jar"),
     ]
 
 
@@ -49,5 +55,4 @@ def wait_registry(url: str, proc_pid: int, log_path: Path, timeout: float) -> No
             break
         time.sleep(0.3)
     reason = "the process exited" if not pid_alive(proc_pid) else f"no 200 after {timeout:.0f}s (last {status})"
-    raise StackError(f"schema registry (GET {url}) did not come up: {reason}\n"
-                     f"--- tail of {log_path} ---\n{tail(log_path)}")
+    raise StackError(f"schema registry (GET {url}) did not come up: {reason}\n--- tail of {log_path} ---\n{tail(log_path)}")

@@ -66,11 +66,19 @@ class Stack:
 # up
 
 
-def up(kafka_port: int = 9092, controller_port: int = 9093, registry_port: int = 8081,
-       data_dir: str | None = None, nodes: int = 1,
-       kafka_timeout: float = KAFKA_TIMEOUT_S, registry_timeout: float = REGISTRY_TIMEOUT_S,
-       run_dir: Path | None = None, kafka_ports: list[int] | None = None,
-       controller_ports: list[int] | None = None, registry_storage: str = "memory") -> Stack:
+def up(
+    kafka_port: int = 9092,
+    controller_port: int = 9093,
+    registry_port: int = 8081,
+    data_dir: str | None = None,
+    nodes: int = 1,
+    kafka_timeout: float = KAFKA_TIMEOUT_S,
+    registry_timeout: float = REGISTRY_TIMEOUT_S,
+    run_dir: Path | None = None,
+    kafka_ports: list[int] | None = None,
+    controller_ports: list[int] | None = None,
+    registry_storage: str = "memory",
+) -> Stack:
     """Install if needed, start Kafka then the registry, wait until both answer.
 
     ``nodes`` is 1 or 3 (see the package doc); ``kafka_ports``/``controller_ports`` place each
@@ -92,8 +100,7 @@ def up(kafka_port: int = 9092, controller_port: int = 9093, registry_port: int =
     registry_java = find_java(21, prefer_env="TXPIPE_REGISTRY_JAVA_HOME")
 
     ddir, remove_data = _data_dir(data_dir)
-    knodes = _claim_ports(nodes, kafka_port, controller_port, registry_port, ddir, remove_data,
-                          kafka_ports, controller_ports)
+    knodes = _claim_ports(nodes, kafka_port, controller_port, registry_port, ddir, remove_data, kafka_ports, controller_ports)
     log_dir(run_dir).mkdir(parents=True, exist_ok=True)
     state = _new_state(run_dir, ddir, remove_data, knodes, registry_port, kafka_java)
     write_state(state, run_dir)
@@ -102,8 +109,9 @@ def up(kafka_port: int = 9092, controller_port: int = 9093, registry_port: int =
         started = [_start_node(state, run_dir, kafka_java, node, knodes) for node in knodes]
         # The registry (in-memory storage) does not need Kafka: start it now, so both JVMs
         # boot in parallel, then wait for each.
-        registry_proc, registry_log = _start_registry_process(state, run_dir, registry_java, registry_port, ddir,
-                                                              registry_storage)
+        registry_proc, registry_log = _start_registry_process(
+            state, run_dir, registry_java, registry_port, ddir, registry_storage
+        )
         for node, proc, node_log in started:
             wait_kafka(kafka_java, run_dir, node, proc.pid, node_log, kafka_timeout)
             log(f"{node.name}: ready on 127.0.0.1:{node.broker_port} ({time.monotonic() - t0:.1f}s)")
@@ -118,8 +126,12 @@ def up(kafka_port: int = 9092, controller_port: int = 9093, registry_port: int =
         raise
     state["ready_after_s"] = round(time.monotonic() - t0, 1)
     write_state(state, run_dir)
-    return Stack(bootstrap_servers=state["bootstrap_servers"], schema_registry_url=state["schema_registry_url"],
-                 data_dir=str(ddir), state=state)
+    return Stack(
+        bootstrap_servers=state["bootstrap_servers"],
+        schema_registry_url=state["schema_registry_url"],
+        data_dir=str(ddir),
+        state=state,
+    )
 
 
 def _clear_previous_run(run_dir: Path) -> None:
@@ -140,9 +152,16 @@ def _data_dir(data_dir: str | None) -> tuple[Path, bool]:
     return Path(tempfile.mkdtemp(prefix="txpipe-stack-")), True
 
 
-def _claim_ports(nodes: int, kafka_port: int, controller_port: int, registry_port: int, ddir: Path,
-                 remove_data: bool, kafka_ports: list[int] | None,
-                 controller_ports: list[int] | None) -> list[KafkaNode]:
+def _claim_ports(
+    nodes: int,
+    kafka_port: int,
+    controller_port: int,
+    registry_port: int,
+    ddir: Path,
+    remove_data: bool,
+    kafka_ports: list[int] | None,
+    controller_ports: list[int] | None,
+) -> list[KafkaNode]:
     """The cluster's layout, once every port it needs is known to be free (else the temporary data dir goes)."""
     try:
         knodes = kafka_nodes(nodes, kafka_port, controller_port, ddir, kafka_ports, controller_ports)
@@ -160,8 +179,9 @@ def _claim_ports(nodes: int, kafka_port: int, controller_port: int, registry_por
     return knodes
 
 
-def _new_state(run_dir: Path, ddir: Path, remove_data: bool, knodes: list[KafkaNode], registry_port: int,
-               kafka_java: str) -> dict[str, Any]:
+def _new_state(
+    run_dir: Path, ddir: Path, remove_data: bool, knodes: list[KafkaNode], registry_port: int, kafka_java: str
+) -> dict[str, Any]:
     """What state.json records before anything starts; each started process is added to ``processes``."""
     return {
         "stack_dir": str(STACK_DIR),
@@ -173,8 +193,11 @@ def _new_state(run_dir: Path, ddir: Path, remove_data: bool, knodes: list[KafkaN
         "registry_base_url": base_url(registry_port),
         "kafka_version": KAFKA_VERSION,
         "apicurio_version": APICURIO_VERSION,
-        "ports": {"kafka": [n.broker_port for n in knodes], "controller": [n.controller_port for n in knodes],
-                  "registry": registry_port},
+        "ports": {
+            "kafka": [n.broker_port for n in knodes],
+            "controller": [n.controller_port for n in knodes],
+            "registry": registry_port,
+        },
         "nodes": len(knodes),
         "kafka_java": kafka_java,
         "processes": [],
@@ -182,8 +205,9 @@ def _new_state(run_dir: Path, ddir: Path, remove_data: bool, knodes: list[KafkaN
     }
 
 
-def _start_node(state: dict[str, Any], run_dir: Path, java: str, node: KafkaNode,
-                knodes: list[KafkaNode]) -> tuple[KafkaNode, subprocess.Popen[bytes], Path]:
+def _start_node(
+    state: dict[str, Any], run_dir: Path, java: str, node: KafkaNode, knodes: list[KafkaNode]
+) -> tuple[KafkaNode, subprocess.Popen[bytes], Path]:
     """Writes the node's server.properties, formats its storage, starts it and records it in state.json."""
     node.dir.mkdir(parents=True, exist_ok=True)
     (node.dir / "server.properties").write_text(render_properties(server_properties(node, knodes)))
@@ -192,16 +216,25 @@ def _start_node(state: dict[str, Any], run_dir: Path, java: str, node: KafkaNode
     format_storage(java, run_dir, node, state["cluster_id"], node_log)
     cmd = node_command(java, run_dir, node, len(knodes))
     proc = start(node.name, cmd, node_log, node.dir)
-    state["processes"].append({"name": node.name, "pid": proc.pid, "log": str(node_log),
-                               "ports": [node.broker_port, node.controller_port],
-                               "node_id": node.node_id, "dir": str(node.dir),
-                               "cmd": cmd, "cwd": str(node.dir)})
+    state["processes"].append(
+        {
+            "name": node.name,
+            "pid": proc.pid,
+            "log": str(node_log),
+            "ports": [node.broker_port, node.controller_port],
+            "node_id": node.node_id,
+            "dir": str(node.dir),
+            "cmd": cmd,
+            "cwd": str(node.dir),
+        }
+    )
     write_state(state, run_dir)
     return node, proc, node_log
 
 
-def _start_registry_process(state: dict[str, Any], run_dir: Path, java: str, port: int, ddir: Path,
-                            storage: str) -> tuple[subprocess.Popen[bytes], Path]:
+def _start_registry_process(
+    state: dict[str, Any], run_dir: Path, java: str, port: int, ddir: Path, storage: str
+) -> tuple[subprocess.Popen[bytes], Path]:
     """Starts the registry and records it in state.json."""
     reg_dir = ddir / "registry"
     reg_dir.mkdir(parents=True, exist_ok=True)
@@ -209,8 +242,17 @@ def _start_registry_process(state: dict[str, Any], run_dir: Path, java: str, por
     rotate_log(reg_log)
     cmd = registry_command(java, run_dir, port, reg_dir, storage)
     proc = start("registry", cmd, reg_log, reg_dir)
-    state["processes"].append({"name": "registry", "pid": proc.pid, "log": str(reg_log),
-                               "ports": [port], "cmd": cmd, "cwd": str(reg_dir), "storage": storage})
+    state["processes"].append(
+        {
+            "name": "registry",
+            "pid": proc.pid,
+            "log": str(reg_log),
+            "ports": [port],
+            "cmd": cmd,
+            "cwd": str(reg_dir),
+            "storage": storage,
+        }
+    )
     write_state(state, run_dir)
     return proc, reg_log
 
@@ -258,9 +300,14 @@ def status(run_dir: Path | None = None) -> dict[str, Any]:
         alive = pid_alive(p["pid"]) and is_ours(p["pid"], run_dir)
         procs.append({**p, "alive": alive, "ports_open": [tcp_open(x) for x in p.get("ports", [])]})
     reg_ok = http_status(state["schema_registry_url"] + "/subjects") == 200
-    return {"running": all(p["alive"] for p in procs) and bool(procs), "processes": procs,
-            "registry_http_ok": reg_ok, "bootstrap_servers": state["bootstrap_servers"],
-            "schema_registry_url": state["schema_registry_url"], "data_dir": state["data_dir"]}
+    return {
+        "running": all(p["alive"] for p in procs) and bool(procs),
+        "processes": procs,
+        "registry_http_ok": reg_ok,
+        "bootstrap_servers": state["bootstrap_servers"],
+        "schema_registry_url": state["schema_registry_url"],
+        "data_dir": state["data_dir"],
+    }
 
 
 # --------------------------------------------------------------------------------------------
