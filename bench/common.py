@@ -125,7 +125,7 @@ class Proc:
     sampler: RssSampler = field(init=False)
     started: float = field(init=False)
 
-    def start(self) -> "Proc":
+    def start(self) -> Proc:
         self.stdout_path.parent.mkdir(parents=True, exist_ok=True)
         self._out = None if self.stdout_pipe else open(self.stdout_path, "wb")
         self._err = open(self.stderr_path, "wb")
@@ -153,7 +153,9 @@ class Proc:
             return self.popen.wait(timeout)
         except subprocess.TimeoutExpired:
             self.stop()
-            raise TimeoutError(f"{' '.join(self.cmd[:6])}... did not finish within {timeout:.0f}s; see {self.stderr_path}")
+            raise TimeoutError(
+                f"{' '.join(self.cmd[:6])}... did not finish within {timeout:.0f}s; see {self.stderr_path}"
+            ) from None
         finally:
             self.peak_rss = self.sampler.stop()
             self.wall = time.monotonic() - self.started

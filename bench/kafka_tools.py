@@ -51,9 +51,8 @@ def producer_performance(
         *props,
     )
     p = run(cmd, workdir, name, timeout)
-    m = None
-    for m in _PP.finditer(p.stdout_text()):
-        pass
+    summaries = list(_PP.finditer(p.stdout_text()))
+    m = summaries[-1] if summaries else None
     if m is None:
         raise RuntimeError(f"ProducerPerformance printed no summary; see {p.stdout_path}")
     rps = float(m["rps"])

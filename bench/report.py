@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 
@@ -73,7 +74,7 @@ def marginal(r: dict) -> dict[str, list[tuple[int, int, float]]]:
     out: dict[str, list[tuple[int, int, float]]] = {}
     for side in ("producer", "consumer"):
         steps = []
-        for a, b in zip(by_n, by_n[1:]):
+        for a, b in pairwise(by_n):
             na, nb = a["transactions"], b["transactions"]
             if nb > na:
                 steps.append((na, nb, (b[f"{side}_us_per_tx"] * nb - a[f"{side}_us_per_tx"] * na) / (nb - na)))
@@ -134,8 +135,10 @@ def table(r: dict) -> str:
             "",
             "| | records/s | MiB/s | records/s, wall clock | peak RSS MiB |",
             "|---|---:|---:|---:|---:|",
-            f"| txpipe producer | {_fmt(o['records_per_s'])} | {_fmt(o['mib_per_s'], 2)} | {_fmt(o['wall_records_per_s'])} | {_fmt(o['peak_rss_mib'])} |",
-            f"| ProducerPerformance | {_fmt(j['records_per_s'])} | {_fmt(j['mib_per_s'], 2)} | {_fmt(j['wall_records_per_s'])} | {_fmt(j['peak_rss_mib'])} |",
+            f"| txpipe producer | {_fmt(o['records_per_s'])} | {_fmt(o['mib_per_s'], 2)} | "
+            f"{_fmt(o['wall_records_per_s'])} | {_fmt(o['peak_rss_mib'])} |",
+            f"| ProducerPerformance | {_fmt(j['records_per_s'])} | {_fmt(j['mib_per_s'], 2)} | "
+            f"{_fmt(j['wall_records_per_s'])} | {_fmt(j['peak_rss_mib'])} |",
             f"| **ratio** | **{pr['ratio']:.2f}** | | {pr['ratio_wall']:.2f} | |",
             "",
         ]
@@ -154,17 +157,22 @@ def table(r: dict) -> str:
             "",
             "| | records/s, wall clock | records/s after first record | ratio (wall) | peak RSS MiB |",
             "|---|---:|---:|---:|---:|",
-            f"| txpipe consumer, exactly_once_v2 | {_fmt(e['wall_records_per_s'])} | {_fmt(e['steady_records_per_s'])} | **{c['ratio_eos']:.2f}** | {_fmt(e['peak_rss_mib'])} |",
+            f"| txpipe consumer, exactly_once_v2 | {_fmt(e['wall_records_per_s'])} | {_fmt(e['steady_records_per_s'])} | "
+            f"**{c['ratio_eos']:.2f}** | {_fmt(e['peak_rss_mib'])} |",
             *(
                 [
-                    f"| baseline `{Path(c['baseline_eos']['jar']).name}`, exactly_once_v2 | {_fmt(c['baseline_eos']['wall_records_per_s'])} | "
-                    f"{_fmt(c['baseline_eos']['steady_records_per_s'])} | {c['ratio_baseline_eos']:.2f} | {_fmt(c['baseline_eos']['peak_rss_mib'])} |"
+                    f"| baseline `{Path(c['baseline_eos']['jar']).name}`, exactly_once_v2 | "
+                    f"{_fmt(c['baseline_eos']['wall_records_per_s'])} | "
+                    f"{_fmt(c['baseline_eos']['steady_records_per_s'])} | {c['ratio_baseline_eos']:.2f} | "
+                    f"{_fmt(c['baseline_eos']['peak_rss_mib'])} |"
                 ]
                 if "baseline_eos" in c
                 else []
             ),
-            f"| txpipe consumer, at_least_once | {_fmt(a['wall_records_per_s'])} | {_fmt(a['steady_records_per_s'])} | {c['ratio_alos']:.2f} | {_fmt(a['peak_rss_mib'])} |",
-            f"| ConsumerPerformance | {_fmt(cp['wall_records_per_s'])} | {_fmt(cp['records_per_s'])} (its own figure) | 1.00 | {_fmt(cp['peak_rss_mib'])} |",
+            f"| txpipe consumer, at_least_once | {_fmt(a['wall_records_per_s'])} | {_fmt(a['steady_records_per_s'])} | "
+            f"{c['ratio_alos']:.2f} | {_fmt(a['peak_rss_mib'])} |",
+            f"| ConsumerPerformance | {_fmt(cp['wall_records_per_s'])} | {_fmt(cp['records_per_s'])} (its own figure) | "
+            f"1.00 | {_fmt(cp['peak_rss_mib'])} |",
             "",
         ]
         m = c.get("ours_eos_misplaced")
@@ -200,7 +208,8 @@ def table(r: dict) -> str:
                         f"{_fmt(o['p95_ms'], 1)} | {_fmt(o['p99_ms'], 1)} | {_fmt(o['p999_ms'], 1)} |"
                     )
         lines += [
-            f"| EndToEndLatency | (round trips) | {_fmt(j['p50_ms'], 0)} | n/a | {_fmt(j['p99_ms'], 0)} | {_fmt(j['p999_ms'], 0)} |",
+            f"| EndToEndLatency | (round trips) | {_fmt(j['p50_ms'], 0)} | n/a | {_fmt(j['p99_ms'], 0)} | "
+            f"{_fmt(j['p999_ms'], 0)} |",
             "",
         ]
     if "growth" in r:
@@ -294,7 +303,7 @@ def plots(r: dict, out: Path) -> list[Path]:
         ys = range(len(rows))
         ax.barh(list(ys), [x[1] * 100 for x in rows], color=[ours_c, ours_c, "#fdb863"][: len(rows)])
         ax.axvline(100, color=ref_c, lw=2)
-        for i, (label, ratio, mine, tool, goal) in enumerate(rows):
+        for i, (_label, ratio, mine, tool, goal) in enumerate(rows):
             ax.annotate(f" {ratio:.0%}  ({mine:,.0f} vs {tool:,.0f} rec/s)", (ratio * 100, i), va="center", fontsize=8)
             if goal:
                 ax.plot([goal * 100] * 2, [i - 0.4, i + 0.4], color="red", lw=2)
@@ -343,7 +352,7 @@ def plots(r: dict, out: Path) -> list[Path]:
         vals += [r["consumer"]["ours_eos"]["peak_rss_mib"], r["consumer"]["consumer_performance"]["peak_rss_mib"]]
         limits += [400, None]
     bars = ax.barh(names, vals, color=[ours_c, ref_c] * 2)
-    for i, (b, val, lim) in enumerate(zip(bars, vals, limits)):
+    for i, (b, val, lim) in enumerate(zip(bars, vals, limits, strict=True)):
         ax.annotate(
             f" {val:,.0f} MiB" + (f" (target {lim})" if lim else ""),
             (max(val, lim or 0) + 5, b.get_y() + b.get_height() / 2),

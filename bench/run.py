@@ -345,7 +345,8 @@ class Bench:
         for r in range(a.reps):
             topic = self.topic(f"lat{rate}")
             log(
-                f"latency at {rate} tx/s for {a.latency_seconds:.0f}s{', producer ' + shown if shown else ''}, rep {r + 1}/{a.reps}"
+                f"latency at {rate} tx/s for {a.latency_seconds:.0f}s{', producer ' + shown if shown else ''}, "
+                f"rep {r + 1}/{a.reps}"
             )
             runs.append(
                 ours.latency(
@@ -450,7 +451,7 @@ class Bench:
         spans = ours.consumer_bursts(
             self.bootstrap, self.registry, self.topic("running"), warmup, bursts, self.work, "running", proc_timeout(max(sizes))
         )
-        return {n: median([s / wl.count * 1e6 for s, wl in zip(spans, bursts) if wl.count == n]) for n in sizes}
+        return {n: median([s / wl.count * 1e6 for s, wl in zip(spans, bursts, strict=True) if wl.count == n]) for n in sizes}
 
 
 def summarize(runs: list[dict], extra: dict) -> dict:

@@ -66,7 +66,7 @@ def generate(
         # of the producer's time per record).
         picks, cents, signs, steps = _draws(rng, n)
         chosen = [names[i] if i < accounts else names[p % accounts] for i, p in enumerate(picks, made)]
-        amounts = [(c % 500_000 + 1) / (-100 if s < _REFUND_BELOW else 100) for c, s in zip(cents, signs)]
+        amounts = [(c % 500_000 + 1) / (-100 if s < _REFUND_BELOW else 100) for c, s in zip(cents, signs, strict=True)]
         clocks = list(accumulate([s % 2_000 + 1 for s in steps], initial=clock_ms))[1:]
         clock_ms = clocks[-1]
         ids = _uuid7_texts(rng, clocks)
@@ -74,7 +74,7 @@ def generate(
         if reuse:
             tx = Transaction()
             stamp = tx.transaction_datetime
-        for tid, account, ref, amount, clock in zip(ids, chosen, refs, amounts, clocks):
+        for tid, account, ref, amount, clock in zip(ids, chosen, refs, amounts, clocks, strict=True):
             if not reuse:
                 tx = Transaction()
                 stamp = tx.transaction_datetime

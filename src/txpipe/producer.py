@@ -25,11 +25,13 @@ import secrets
 import signal
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
+from typing import cast
 
-from confluent_kafka import KafkaError, KafkaException, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
@@ -38,8 +40,8 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 from txpipe import generator, input_file
 from txpipe.progress import Progress
 from txpipe.rejects import RejectsFile
-from txpipe.seen_ids import SeenIds
 from txpipe.schema import Transaction
+from txpipe.seen_ids import SeenIds
 from txpipe.totals import RunningTotals, amount_decimal, format_total
 
 EXIT_OK = 0
@@ -199,6 +201,10 @@ def ensure_topic(admin: AdminClient, topic: str, partitions: int, replication_fa
     return True
 
 
+# A delivery callback: librdkafka's outcome of one record (an error, or None) and the record.
+DeliveryReport = Callable[[KafkaError | None, Message], None]
+
+
 @dataclass
 class Stats:
     """What happened to each transaction handed to the producer."""
@@ -221,7 +227,7 @@ class Stats:
         """Whether each acknowledged record is reported: only when a ground truth records it."""
         return self.truth is not None
 
-    def on_delivery(self, err, msg) -> None:
+    def on_delivery(self, err: KafkaError | None, msg: Message) -> None:
         """The producer's delivery callback: the one place a delivery outcome surfaces."""
         if err is not None:
             self.failed_one(err.str(), msg.key())
@@ -236,7 +242,7 @@ class Stats:
         if not self.reports_successes:
             self.delivered = self.queued - self.failed
 
-    def failed_one(self, reason: str, what) -> None:
+    def failed_one(self, reason: str, what: object) -> None:
         """Counts one undelivered transaction and keeps the first reason."""
         self.failed += 1
         if self.first_error is None:
@@ -247,9 +253,10 @@ def delivery_settings(stats: Stats) -> dict[str, object]:
     """Producer settings that route delivery reports to ``stats``.
 
     Without a ground truth to keep, librdkafka reports only failures: a success callback per record
-    cost about a tenth of the producer's time (a million sends took 4.4-4.6 s instead of 4.9-5.4 s). Every record still ends in exactly one of three ways
-    (acknowledged, reported failed, or still queued when flush() gives up), so after the flush
-    Stats.settle counts the acknowledged ones as the rest.
+    cost about a tenth of the producer's time (a million sends took 4.4-4.6 s instead of 4.9-5.4 s).
+    Every record still ends in exactly one of three ways (acknowledged, reported failed, or still
+    queued when flush() gives up), so after the flush Stats.settle counts the acknowledged ones as
+    the rest.
     """
     return {"on_delivery": stats.on_delivery, "delivery.report.only.error": not stats.reports_successes}
 
@@ -264,7 +271,7 @@ class _Stop:
     signals = 0
     name: str | None = None
 
-    def __call__(self, signum, frame) -> None:
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
         self.requested = True
         self.signals += 1
         self.name = self.name or signal.Signals(signum).name
@@ -294,15 +301,15 @@ class Sender:
         self.ctx = SerializationContext(topic, MessageField.VALUE)
         self.header: bytes | None = None
         # Called with the reason when produce() refuses a record outright; None: that ends the run.
-        self.unsendable = None
+        self.unsendable: Callable[[str], None] | None = None
         self.feed: InputFeed | None = None  # the input's rows, when sending an input
 
-    def _report_with_truth(self, tx: Transaction):
+    def _report_with_truth(self, tx: Transaction) -> DeliveryReport:
         stats = self.stats
         truth = stats.truth
         assert truth is not None
 
-        def report(err, msg) -> None:
+        def report(err: KafkaError | None, msg: Message) -> None:
             # As Stats.on_delivery, and remember each acked record in delivery order: per partition that is send order.
             if err is not None:
                 stats.failed_one(err.str(), tx.transaction_id)
@@ -341,7 +348,7 @@ class Sender:
                     raise Stopped("stopped while waiting for the schema registry") from None
                 delay = min(delay * 2, 5.0)
         payload = tx.SerializeToString()
-        if not value.endswith(payload):
+        if value is None or not value.endswith(payload):
             raise ProducerError("the registry serializer's output does not end with the message bytes; cannot reuse its header")
         self.header = value[: len(value) - len(payload)]
         return value
@@ -410,7 +417,7 @@ class Sender:
         finally:
             self.stats.queued = queued
 
-    def _produce_when_room(self, value: bytes, key: bytes, report, stop: _Stop) -> bool:
+    def _produce_when_room(self, value: bytes, key: bytes, report: DeliveryReport | None, stop: _Stop) -> bool:
         """Retries until the record is queued (True) or a stop is requested (False): a broker
         that never answers never makes room."""
         while not stop.requested:
@@ -452,7 +459,7 @@ class InputFeed:
                     # Asked for the next: the send loop is done with this row.
                     stats.last_line = item.line
                 else:
-                    self.reject(item)
+                    self.reject(cast(input_file.InputError, item))  # the rows are InputRow or InputError
             stats.last_line = self.source.lines.line_no
         except input_file.InputStopped:
             return

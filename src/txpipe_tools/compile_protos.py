@@ -19,8 +19,8 @@ DEFAULT_OUT_DIR = SRC_DIR / "txpipe" / "gen"
 def compile_protos(proto_dir: Path = DEFAULT_PROTO_DIR, out_dir: Path = DEFAULT_OUT_DIR) -> list[Path]:
     """Compile every .proto in proto_dir into out_dir; returns the generated files."""
     # Imported here so that importing this module never needs grpcio-tools (a build-only dependency).
-    from grpc_tools import protoc
     import grpc_tools
+    from grpc_tools import protoc
 
     protos = sorted(proto_dir.glob("*.proto"))
     if not protos:

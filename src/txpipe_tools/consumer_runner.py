@@ -7,17 +7,18 @@ watch the lines as they arrive and wait, with a bound, for the totals they expec
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shutil
 import signal
 import subprocess
 import sys
-import itertools
 import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TextIO
 
 from txpipe_tools.class_archive import ClassArchive
 
@@ -113,7 +114,7 @@ class ConsumerProcess:
         self.lines: list[str] = []
         self._changed = threading.Condition()
         self._proc: subprocess.Popen[str] | None = None
-        self._stderr_file = None
+        self._stderr_file: TextIO | None = None
         self._reader: threading.Thread | None = None
         self.log_path: Path | None = None
 
@@ -122,7 +123,7 @@ class ConsumerProcess:
         """The child's PID once started."""
         return self._proc.pid if self._proc else None
 
-    def start(self) -> "ConsumerProcess":
+    def start(self) -> ConsumerProcess:
         """Starts the JVM; stdout is parsed, stderr goes to a log file (or ours)."""
         stderr = None
         if self.log_dir is not None:

@@ -40,9 +40,9 @@ from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from txpipe import generator, producer
+from txpipe.totals import amount_decimal, format_total
 from txpipe_tools import verify
 from txpipe_tools.consumer_runner import LINE
-from txpipe.totals import amount_decimal, format_total
 
 pytestmark = pytest.mark.container
 

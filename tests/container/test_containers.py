@@ -17,7 +17,6 @@ instead of the stand-ins (a machine that can pull them).
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 import socket

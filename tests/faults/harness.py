@@ -24,9 +24,9 @@ from pathlib import Path
 from confluent_kafka import Consumer, TopicPartition
 
 from txpipe import generator
+from txpipe.totals import RunningTotals, format_total
 from txpipe_tools import verify
 from txpipe_tools.consumer_runner import LINE, ConsumerProcess
-from txpipe.totals import RunningTotals, format_total
 
 ROOT = Path(__file__).resolve().parents[2]
 DURATIONS_FILE = ROOT / ".stack" / "faults" / "durations.json"
@@ -54,7 +54,7 @@ class Expected:
     sequences: dict[str, list[str]]  # account -> running totals in order
 
     @classmethod
-    def from_generator(cls, count: int, accounts: int, seed: int) -> "Expected":
+    def from_generator(cls, count: int, accounts: int, seed: int) -> Expected:
         rt = RunningTotals()
         seqs: dict[str, list[str]] = {}
         for tx in generator.generate(count, accounts, seed):
@@ -62,7 +62,7 @@ class Expected:
         return cls(rt.formatted(), dict(rt.counts), seqs)
 
     @classmethod
-    def from_truth(cls, path: Path) -> "Expected":
+    def from_truth(cls, path: Path) -> Expected:
         truth = verify.load_ground_truth(path)
         seqs: dict[str, list[str]] = {}
         for r in truth["records"]:

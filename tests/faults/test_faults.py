@@ -67,10 +67,10 @@ def test_consumer_killed_five_times_mid_transaction(fault_stack, topic, tmp_path
     kills = []
     try:
         for k in range(1, 6):
-            wait_until(lambda: total_lines(consumers) >= k * n // 7, CATCH_UP_TIMEOUT, f"{k}/7 of the lines")
+            wait_until(lambda k=k: total_lines(consumers) >= k * n // 7, CATCH_UP_TIMEOUT, f"{k}/7 of the lines")
             before = consumers[-1].line_count()
             # Kill only while lines are flowing: records were processed since the last commit.
-            wait_until(lambda: consumers[-1].line_count() > before, 60, "new lines")
+            wait_until(lambda before=before: consumers[-1].line_count() > before, 60, "new lines")
             consumers[-1].kill()
             wiped = k == 3
             if wiped:
@@ -122,12 +122,12 @@ def test_scale_consumers_1_2_3_2_1(fault_stack, topic, tmp_path):
         # Spread the steps over the producer's run, each lasting a fifth of it (at least 8 s, time
         # for the new assignment to start working), so every step happens while data flows.
         dwell = max(8.0, run_seconds() / 5)
-        for k, (action, i) in enumerate(plan, start=1):
+        for action, i in plan:
             time.sleep(dwell)
             if action == "start":
                 running[i] = consumer(i)
                 all_consumers.append(running[i])
-                wait_until(lambda: "-> RUNNING" in running[i].stderr_text(), 120, f"instance {i} to join")
+                wait_until(lambda i=i: "-> RUNNING" in running[i].stderr_text(), 120, f"instance {i} to join")
             else:
                 running.pop(i).stop()  # graceful: SIGTERM, Streams closes and commits
             steps.append(f"{action} {i} -> {len(running)} instance(s)")
@@ -175,7 +175,7 @@ def test_partition_leader_killed_on_three_nodes(cluster3, topic, tmp_path):
     kills = []
     try:
         for k in range(1, 4):
-            wait_until(lambda: total_lines(consumers) >= k * n // 5, CATCH_UP_TIMEOUT, f"{k}/5 of the lines")
+            wait_until(lambda k=k: total_lines(consumers) >= k * n // 5, CATCH_UP_TIMEOUT, f"{k}/5 of the lines")
             wait_until(lambda: _fully_replicated(stack.bootstrap_servers), 120, "all ISRs full again")
             partition = (k - 1) % 6
             leader = _leader(stack.bootstrap_servers, topic, partition)

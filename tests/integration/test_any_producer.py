@@ -18,11 +18,11 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 
 from tests.support import wire_format
 from txpipe import generator
-from txpipe_tools import verify
-from txpipe_tools.consumer_runner import ConsumerProcess
 from txpipe.producer import ensure_topic
 from txpipe.schema import Transaction
 from txpipe.totals import RunningTotals
+from txpipe_tools import verify
+from txpipe_tools.consumer_runner import ConsumerProcess
 
 from .test_bad_input import _read_dlq, _tx
 
@@ -136,7 +136,7 @@ def test_schema_meaning_conflicts_and_forged_lines(stack, topic, tmp_path):
         # One at a time, so the copies reach the consumer after the first.
         assert producer.flush(30) == 0
     truth = RunningTotals()
-    for key, value, amount, _ in sent:
+    for _key, value, amount, _ in sent:
         if amount is not None:
             truth.add(_account(value), amount)
     consumer = ConsumerProcess(

@@ -18,11 +18,11 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 
 from tests.support import wire_format
 from txpipe import generator
-from txpipe_tools import verify
-from txpipe_tools.consumer_runner import ConsumerProcess
 from txpipe.producer import ensure_topic
 from txpipe.schema import AccountTotal, Transaction
 from txpipe.totals import RunningTotals, format_total
+from txpipe_tools import verify
+from txpipe_tools.consumer_runner import ConsumerProcess
 
 pytestmark = pytest.mark.integration
 

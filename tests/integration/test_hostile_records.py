@@ -4,8 +4,6 @@ still counts what comes after."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
@@ -13,10 +11,10 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-from txpipe_tools.consumer_runner import ConsumerProcess
 from txpipe.producer import ensure_topic
 from txpipe.schema import Transaction
 from txpipe.totals import RunningTotals
+from txpipe_tools.consumer_runner import ConsumerProcess
 
 from .test_bad_input import _read_dlq, _tx
 

@@ -21,8 +21,8 @@ from confluent_kafka import Consumer, TopicPartition
 
 from tests.integration.test_dedupe_restore import changelog_records as count_topic  # any topic's record count
 from tests.support import wire_format
-from txpipe_tools import verify
 from txpipe.schema import Transaction
+from txpipe_tools import verify
 
 pytestmark = pytest.mark.integration
 

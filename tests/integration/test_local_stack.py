@@ -1,4 +1,5 @@
-"""The local stack (txpipe_tools.local_stack) comes up, answers like Kafka and a Confluent registry, and goes down leaving nothing."""
+"""The local stack (txpipe_tools.local_stack) comes up, answers like Kafka and a Confluent registry,
+and goes down leaving nothing."""
 
 from __future__ import annotations
 

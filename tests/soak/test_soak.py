@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from txpipe import generator
-from txpipe_tools.consumer_runner import ConsumerProcess
 from txpipe.totals import RunningTotals
+from txpipe_tools.consumer_runner import ConsumerProcess
 
 from .steady import LineClock, RssSampler, SteadyProducer, forgetting_moments, forgotten_segments, troubles, wait_until
 

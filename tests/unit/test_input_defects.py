@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import gzip
-import json
 from decimal import Decimal
-from pathlib import Path
-
-import pytest
 
 from txpipe.input_file import InputError, InputRow, read
 from txpipe.totals import RunningTotals, format_total
@@ -54,8 +49,10 @@ def test_a_jsonl_integer_amount_beyond_the_double_is_rejected(tmp_path):
     path = tmp_path / "in.jsonl"
     big = "9" * 400
     path.write_text(
-        f'{{"transaction_id": "a", "account_number": "A", "transaction_reference": "", "transaction_datetime": "{WHEN}", "amount": {big}}}\n'
-        f'{{"transaction_id": "b", "account_number": "A", "transaction_reference": "", "transaction_datetime": "{WHEN}", "amount": 12}}\n'
+        f'{{"transaction_id": "a", "account_number": "A", "transaction_reference": "", '
+        f'"transaction_datetime": "{WHEN}", "amount": {big}}}\n'
+        f'{{"transaction_id": "b", "account_number": "A", "transaction_reference": "", '
+        f'"transaction_datetime": "{WHEN}", "amount": 12}}\n'
     )
     rows, errors = _split(list(read(path)))
     assert [r.transaction.transaction_id for r in rows] == ["b"]

@@ -74,13 +74,17 @@ def test_csv_header_missing_a_column_is_one_clear_error_and_each_row_is_rejected
 
 def test_jsonl_rows_and_errors(tmp_path):
     lines = [
-        '{"transaction_id": "j1", "account_number": "A", "transaction_reference": "r", "transaction_datetime": "2026-01-01T00:00:00", "amount": 5}',
+        '{"transaction_id": "j1", "account_number": "A", "transaction_reference": "r", '
+        '"transaction_datetime": "2026-01-01T00:00:00", "amount": 5}',
         "not json",
         '["a list"]',
-        '{"transaction_id": "j2", "account_number": "A", "transaction_reference": "r", "transaction_datetime": "2026-01-01T00:00:00Z"}',
-        '{"transaction_id": "j3", "account_number": 7, "transaction_reference": "r", "transaction_datetime": "2026-01-01T00:00:00Z", "amount": 1}',
+        '{"transaction_id": "j2", "account_number": "A", "transaction_reference": "r", '
+        '"transaction_datetime": "2026-01-01T00:00:00Z"}',
+        '{"transaction_id": "j3", "account_number": 7, "transaction_reference": "r", '
+        '"transaction_datetime": "2026-01-01T00:00:00Z", "amount": 1}',
         "",
-        '{"transaction_id": "j4", "account_number": "B", "transaction_reference": "r", "transaction_datetime": "2026-01-01T00:00:00Z", "amount": "0.10"}',
+        '{"transaction_id": "j4", "account_number": "B", "transaction_reference": "r", '
+        '"transaction_datetime": "2026-01-01T00:00:00Z", "amount": "0.10"}',
     ]
     path = _write(tmp_path, "in.jsonl", "\n".join(lines) + "\n")
     rows, errors = _split(list(read(path)))

@@ -338,7 +338,7 @@ def _check_rejects_file(case: Case, rejects: Path) -> None:
     else:
         records = data.splitlines()
         assert len(records) == len(case.rejected)
-        for record, line_no in zip(records, sorted(case.rejected)):
+        for record, line_no in zip(records, sorted(case.rejected), strict=True):
             assert record.startswith(b'{"rejected_line": %d, "rejected_reason": ' % line_no)
             source = original[line_no - 1].rstrip(b"\r\n").removeprefix(b"\xef\xbb\xbf")
             if source.startswith(b"{"):  # the object's own bytes follow the two keys put first

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from txpipe import producer
 from txpipe.generator import generate
 
