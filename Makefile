@@ -112,7 +112,7 @@ stack-status:
 	PYTHONPATH=src $(PYTHON) -m txpipe_tools.local_stack status
 
 clean:
-	rm -rf scala/target scala/project/target src/txpipe/gen .pytest_cache
+	rm -rf scala/target scala/project/target src/txpipe/gen .pytest_cache .mypy_cache .ruff_cache
 
 # Benchmark against Kafka's own tools (issue 5): results in bench-results/ (JSON, table, PNG).
 # BENCH_ARGS e.g. "--size 100000 --reps 3"; bench-smoke is the tiny CI-sized run.

@@ -1,8 +1,8 @@
 """Writes wire_vectors.json: golden record values shared by the Python and Scala tests.
 
 The JSON is committed and the tests read it; they never regenerate it. Rerun this only
-to add a case on purpose (``python tests/golden/make_wire_vectors.py``), then review the diff:
-a changed byte in an existing case means the wire format changed.
+to add a case on purpose (``python -m tests.golden.make_wire_vectors`` from the repository
+root), then review the diff: a changed byte in an existing case means the wire format changed.
 
 Each case has ``stage``: where a consumer must reject it ("frame": the Confluent
 framing; "payload": the protobuf bytes; "validation": a decoded Transaction that
