@@ -22,7 +22,7 @@ SOAK_SECONDS ?= 660
 SOAK_PRELOAD ?= 3000000
 SOAK_PRELOAD_RETENTION ?= 600
 
-.PHONY: help setup demo test test-python test-scala test-faults test-soak test-soak-long stack-up stack-down stack-status consumer-jar proto clean
+.PHONY: help setup demo test test-python test-scala test-faults test-soak test-soak-long stack-up stack-down stack-status consumer-jar proto lint fmt clean
 
 help:
 	@echo "make demo         run the pipeline end to end on a local Kafka (ARGS='--keep -n 5000' to pass options)"
@@ -34,21 +34,27 @@ help:
 	@echo "make stack-up     start the local Kafka + schema registry and leave them running"
 	@echo "make stack-down   stop them"
 	@echo "make consumer-jar build the Scala consumer's fat jar ($(JAR))"
+	@echo "make lint         ruff check, ruff format --check and mypy (make test runs it first)"
+	@echo "make fmt          fix what can be fixed: ruff format, ruff check --fix, scalafmt"
 	@echo "make clean        remove build output (keeps downloaded dependencies in .stack/)"
 
 setup: $(VENV)/.installed proto stack-install consumer-jar
 
+# `pip install .` installs only the producer package (txpipe). The project's tooling (src/txpipe_tools:
+# local stack, demo, consumer runner, verifier) is found through a path entry in the venv instead, so
+# `python -m txpipe_tools...` works from anywhere with the venv's python.
 $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-bench.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt -e .
+	$(PY) -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "txpipe_tools.pth").write_text(str(pathlib.Path("src").resolve()) + "\n")'
 	touch $@
 
 proto: $(VENV)/.installed
-	$(PY) -m txpipe.compile_protos
+	$(PY) -m txpipe_tools.compile_protos
 
 stack-install: $(VENV)/.installed
-	$(PY) -m txpipe.local_stack install
+	$(PY) -m txpipe_tools.local_stack install
 
 consumer-jar: $(JAR)
 
@@ -56,11 +62,25 @@ $(JAR): $(SCALA_SOURCES)
 	cd scala && ../bin/sbt assembly </dev/null
 
 demo: setup
-	$(PY) -m txpipe.demo $(ARGS)
+	$(PY) -m txpipe_tools.demo $(ARGS)
 
 test: $(VENV)/.installed proto stack-install
 	cd scala && ../bin/sbt test assembly </dev/null
 	$(MAKE) --no-print-directory test-python
+
+# Lint, format check and types: seconds, so `make test` runs them before the suites.
+LINT_PATHS := src tests bench
+test: lint
+
+lint: $(VENV)/.installed proto
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/ruff format --check $(LINT_PATHS)
+	$(VENV)/bin/mypy
+
+fmt: $(VENV)/.installed
+	$(VENV)/bin/ruff format $(LINT_PATHS)
+	$(VENV)/bin/ruff check --fix $(LINT_PATHS)
+	cd scala && ../bin/sbt scalafmtAll </dev/null
 
 test-python: $(VENV)/.installed proto
 	@# pytest exits 5 when it collected nothing: that is a broken suite, not a pass.
@@ -83,16 +103,16 @@ test-scala:
 	cd scala && ../bin/sbt test </dev/null
 
 stack-up: $(VENV)/.installed
-	$(PY) -m txpipe.local_stack up $(ARGS)
+	$(PY) -m txpipe_tools.local_stack up $(ARGS)
 
 stack-down:
-	PYTHONPATH=src $(PYTHON) -m txpipe.local_stack down
+	PYTHONPATH=src $(PYTHON) -m txpipe_tools.local_stack down
 
 stack-status:
-	PYTHONPATH=src $(PYTHON) -m txpipe.local_stack status
+	PYTHONPATH=src $(PYTHON) -m txpipe_tools.local_stack status
 
 clean:
-	rm -rf scala/target scala/project/target src/txpipe/gen .pytest_cache
+	rm -rf scala/target scala/project/target src/txpipe/gen .pytest_cache .mypy_cache .ruff_cache
 
 # Benchmark against Kafka's own tools (issue 5): results in bench-results/ (JSON, table, PNG).
 # BENCH_ARGS e.g. "--size 100000 --reps 3"; bench-smoke is the tiny CI-sized run.

@@ -39,14 +39,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def stack_for(bootstrap: str | None, registry: str | None, prefix: str,
-              keep_logs: Path | None = None) -> Iterator[tuple[str, str]]:
+def stack_for(
+    bootstrap: str | None, registry: str | None, prefix: str, keep_logs: Path | None = None
+) -> Iterator[tuple[str, str]]:
     """(bootstrap, registry) to measure on: the running stack given, or a local stack of its own on
     free ports, stopped and removed after the block (its logs copied to ``keep_logs`` first, if given)."""
     if bootstrap:
         yield bootstrap, registry
         return
-    from txpipe import local_stack
+    from txpipe_tools import local_stack
 
     run_dir = Path(tempfile.mkdtemp(prefix=prefix))
     try:
@@ -67,7 +68,7 @@ def median(values: list[float]) -> float:
 
 
 def java() -> str:
-    from txpipe.consumer_process import java_command
+    from txpipe_tools.consumer_runner import java_command
 
     return java_command()
 
@@ -124,7 +125,7 @@ class Proc:
     sampler: RssSampler = field(init=False)
     started: float = field(init=False)
 
-    def start(self) -> "Proc":
+    def start(self) -> Proc:
         self.stdout_path.parent.mkdir(parents=True, exist_ok=True)
         self._out = None if self.stdout_pipe else open(self.stdout_path, "wb")
         self._err = open(self.stderr_path, "wb")
@@ -152,7 +153,9 @@ class Proc:
             return self.popen.wait(timeout)
         except subprocess.TimeoutExpired:
             self.stop()
-            raise TimeoutError(f"{' '.join(self.cmd[:6])}... did not finish within {timeout:.0f}s; see {self.stderr_path}")
+            raise TimeoutError(
+                f"{' '.join(self.cmd[:6])}... did not finish within {timeout:.0f}s; see {self.stderr_path}"
+            ) from None
         finally:
             self.peak_rss = self.sampler.stop()
             self.wall = time.monotonic() - self.started
@@ -217,8 +220,9 @@ def _fingerprint(path: Path) -> str:
 def _git_head() -> str:
     try:
         r = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
-                               text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
         return r.stdout.strip() + (" (uncommitted changes)" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "?"
@@ -232,7 +236,7 @@ def machine_and_versions() -> dict:
     import google.protobuf
     from google.protobuf.internal import api_implementation
 
-    from txpipe import local_stack
+    from txpipe_tools import local_stack
 
     cpu = platform.processor() or "?"
     try:

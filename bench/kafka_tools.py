@@ -31,16 +31,28 @@ def producer_settings(librdkafka_conf: dict) -> dict[str, str]:
     }
 
 
-def producer_performance(bootstrap: str, topic: str, count: int, record_size: int, settings: dict[str, str],
-                         workdir: Path, name: str, timeout: float) -> dict:
+def producer_performance(
+    bootstrap: str, topic: str, count: int, record_size: int, settings: dict[str, str], workdir: Path, name: str, timeout: float
+) -> dict:
     props = [f"{k}={v}" for k, v in settings.items()]
-    cmd = kafka_tool_cmd("ProducerPerformance", "--bootstrap-server", bootstrap, "--topic", topic,
-                         "--num-records", str(count), "--record-size", str(record_size), "--throughput", "-1",
-                         "--command-property", *props)
+    cmd = kafka_tool_cmd(
+        "ProducerPerformance",
+        "--bootstrap-server",
+        bootstrap,
+        "--topic",
+        topic,
+        "--num-records",
+        str(count),
+        "--record-size",
+        str(record_size),
+        "--throughput",
+        "-1",
+        "--command-property",
+        *props,
+    )
     p = run(cmd, workdir, name, timeout)
-    m = None
-    for m in _PP.finditer(p.stdout_text()):
-        pass
+    summaries = list(_PP.finditer(p.stdout_text()))
+    m = summaries[-1] if summaries else None
     if m is None:
         raise RuntimeError(f"ProducerPerformance printed no summary; see {p.stdout_path}")
     rps = float(m["rps"])
@@ -56,8 +68,19 @@ def producer_performance(bootstrap: str, topic: str, count: int, record_size: in
 
 
 def consumer_performance(bootstrap: str, topic: str, count: int, workdir: Path, name: str, timeout: float) -> dict:
-    cmd = kafka_tool_cmd("ConsumerPerformance", "--bootstrap-server", bootstrap, "--topic", topic,
-                         "--num-records", str(count), "--timeout", "30000", "--group", f"bench-cp-{time.time_ns()}")
+    cmd = kafka_tool_cmd(
+        "ConsumerPerformance",
+        "--bootstrap-server",
+        bootstrap,
+        "--topic",
+        topic,
+        "--num-records",
+        str(count),
+        "--timeout",
+        "30000",
+        "--group",
+        f"bench-cp-{time.time_ns()}",
+    )
     p = run(cmd, workdir, name, timeout)
     rows = [line.split(",") for line in p.stdout_text().splitlines() if line.count(",") == 9 and "start.time" not in line]
     if not rows:
@@ -69,7 +92,7 @@ def consumer_performance(bootstrap: str, topic: str, count: int, workdir: Path, 
     return {
         "records": consumed,
         "mib": float(f[2]),
-        "records_per_s": float(f[5]),       # its own figure, join/rebalance included
+        "records_per_s": float(f[5]),  # its own figure, join/rebalance included
         "fetch_records_per_s": float(f[9]),  # its own figure, rebalance excluded
         "wall_s": p.wall,
         "wall_records_per_s": count / p.wall,
@@ -77,20 +100,40 @@ def consumer_performance(bootstrap: str, topic: str, count: int, workdir: Path, 
     }
 
 
-def end_to_end_latency(bootstrap: str, topic: str, count: int, record_size: int, settings: dict[str, str],
-                       workdir: Path, name: str, timeout: float) -> dict:
+def end_to_end_latency(
+    bootstrap: str, topic: str, count: int, record_size: int, settings: dict[str, str], workdir: Path, name: str, timeout: float
+) -> dict:
     """EndToEndLatency: one record at a time, produce then consume it; whole-ms percentiles."""
     config = workdir / f"{name}.properties"
     # Same producer settings as ours except acks (given positionally); unknown keys are only warned about.
     # EndToEndLatency then sets linger.ms=0 over the file's value: it sends one record and waits for it.
     config.write_text("".join(f"{k}={v}\n" for k, v in settings.items() if k != "acks"))
-    cmd = kafka_tool_cmd("EndToEndLatency", "--bootstrap-server", bootstrap, "--topic", topic,
-                         "--num-records", str(count), "--producer-acks", "all", "--record-size", str(record_size),
-                         "--command-config", str(config))
+    cmd = kafka_tool_cmd(
+        "EndToEndLatency",
+        "--bootstrap-server",
+        bootstrap,
+        "--topic",
+        topic,
+        "--num-records",
+        str(count),
+        "--producer-acks",
+        "all",
+        "--record-size",
+        str(record_size),
+        "--command-config",
+        str(config),
+    )
     p = run(cmd, workdir, name, timeout)
     out = p.stdout_text()
     avg, pct = _E2E_AVG.search(out), _E2E_PCT.search(out)
     if not avg or not pct:
         raise RuntimeError(f"EndToEndLatency printed no percentiles; see {p.stdout_path}")
-    return {"records": count, "avg_ms": float(avg["avg"]), "p50_ms": float(pct["p50"]), "p95_ms": None,
-            "p99_ms": float(pct["p99"]), "p999_ms": float(pct["p999"]), "wall_s": p.wall}
+    return {
+        "records": count,
+        "avg_ms": float(avg["avg"]),
+        "p50_ms": float(pct["p50"]),
+        "p95_ms": None,
+        "p99_ms": float(pct["p99"]),
+        "p999_ms": float(pct["p999"]),
+        "wall_s": p.wall,
+    }

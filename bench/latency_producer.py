@@ -31,8 +31,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-a", type=int, default=20)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("-r", type=float, required=True)
-    ap.add_argument("-X", dest="extra", action="append", default=[], metavar="KEY=VALUE",
-                    help="a librdkafka setting over the CLI's (repeatable), e.g. -X linger.ms=0")
+    ap.add_argument(
+        "-X",
+        dest="extra",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a librdkafka setting over the CLI's (repeatable), e.g. -X linger.ms=0",
+    )
     args = ap.parse_args(argv)
     conf = producer_config(argparse.Namespace(bootstrap_servers=args.b, extra=args.extra))
     stats = Stats()

@@ -12,18 +12,43 @@ from pathlib import Path
 
 from bench.common import CONSUMER_JAR, MIB, PY, Proc, java, log, run
 from bench.workload import Workload, running_lines
-from txpipe.class_archive import mapping_flags
-from txpipe.consumer_process import JVM_FLAGS
+from txpipe_tools.class_archive import mapping_flags
+from txpipe_tools.consumer_runner import JVM_FLAGS
 
 _SUMMARY = re.compile(r"sent=(?P<sent>\d+) delivered=(?P<delivered>\d+) failed=(?P<failed>\d+).*elapsed=(?P<elapsed>[\d.]+)s")
 _LINE = re.compile(rb"^\((?P<account>.*), (?P<total>-?\d+\.\d+)\)$")
 
 
-def producer(bootstrap: str, registry: str, topic: str, wl: Workload, workdir: Path, name: str, timeout: float,
-             extra: list[str] | None = None) -> dict:
+def producer(
+    bootstrap: str,
+    registry: str,
+    topic: str,
+    wl: Workload,
+    workdir: Path,
+    name: str,
+    timeout: float,
+    extra: list[str] | None = None,
+) -> dict:
     """``python -m txpipe.producer`` sending the workload; its own elapsed and the wall time."""
-    cmd = [PY, "-m", "txpipe.producer", "-b", bootstrap, "-s", registry, "-t", topic, "-n", str(wl.count),
-           "-a", str(wl.accounts), "--seed", str(wl.seed), "-q", *(extra or [])]
+    cmd = [
+        PY,
+        "-m",
+        "txpipe.producer",
+        "-b",
+        bootstrap,
+        "-s",
+        registry,
+        "-t",
+        topic,
+        "-n",
+        str(wl.count),
+        "-a",
+        str(wl.accounts),
+        "--seed",
+        str(wl.seed),
+        "-q",
+        *(extra or []),
+    ]
     p = run(cmd, workdir, name, timeout)
     m = _SUMMARY.search(p.stdout_text())
     if not m or int(m["delivered"]) != wl.count:
@@ -43,17 +68,55 @@ def producer(bootstrap: str, registry: str, topic: str, wl: Workload, workdir: P
     }
 
 
-def consumer_command(bootstrap: str, registry: str, topic: str, group: str, state_dir: Path, guarantee: str,
-                     extra: list[str] | None = None, jvm: list[str] | None = None, jar: Path = CONSUMER_JAR) -> list[str]:
+def consumer_command(
+    bootstrap: str,
+    registry: str,
+    topic: str,
+    group: str,
+    state_dir: Path,
+    guarantee: str,
+    extra: list[str] | None = None,
+    jvm: list[str] | None = None,
+    jar: Path = CONSUMER_JAR,
+) -> list[str]:
     """The JVM command line ConsumerProcess uses (JVM_FLAGS, the class archive if one matches the jar,
     then `jvm`), with a private state dir."""
-    return [java(), *JVM_FLAGS, *mapping_flags(jar), *(jvm or []), "-jar", str(jar), "-b", bootstrap, "-s", registry,
-            "-t", topic, "-g", group, "--state-dir", str(state_dir), "--processing-guarantee", guarantee, *(extra or [])]
+    return [
+        java(),
+        *JVM_FLAGS,
+        *mapping_flags(jar),
+        *(jvm or []),
+        "-jar",
+        str(jar),
+        "-b",
+        bootstrap,
+        "-s",
+        registry,
+        "-t",
+        topic,
+        "-g",
+        group,
+        "--state-dir",
+        str(state_dir),
+        "--processing-guarantee",
+        guarantee,
+        *(extra or []),
+    ]
 
 
-def consumer_drain(bootstrap: str, registry: str, topic: str, wl: Workload, guarantee: str, workdir: Path, name: str,
-                   timeout: float, extra: list[str] | None = None, jvm: list[str] | None = None,
-                   jar: Path = CONSUMER_JAR) -> dict:
+def consumer_drain(
+    bootstrap: str,
+    registry: str,
+    topic: str,
+    wl: Workload,
+    guarantee: str,
+    workdir: Path,
+    name: str,
+    timeout: float,
+    extra: list[str] | None = None,
+    jvm: list[str] | None = None,
+    jar: Path = CONSUMER_JAR,
+) -> dict:
     """Starts a fresh consumer group on a full topic; times it until every account's final total is logged.
 
     stdout goes to a file (as in production); the harness tails it. Until N lines exist it only counts
@@ -163,9 +226,22 @@ def live_consumer(cmd: list[str], workdir: Path, name: str, on_line: Callable[[b
             gc.enable()
 
 
-def latency(bootstrap: str, registry: str, topic: str, rate: int, seconds: float, warmup_s: float, accounts: int,
-            seed: int, workdir: Path, name: str, timeout: float, extra: list[str] | None = None,
-            jvm: list[str] | None = None, producer_extra: list[str] | None = None) -> dict:
+def latency(
+    bootstrap: str,
+    registry: str,
+    topic: str,
+    rate: int,
+    seconds: float,
+    warmup_s: float,
+    accounts: int,
+    seed: int,
+    workdir: Path,
+    name: str,
+    timeout: float,
+    extra: list[str] | None = None,
+    jvm: list[str] | None = None,
+    producer_extra: list[str] | None = None,
+) -> dict:
     """Send time (wall clock at produce, per transaction) to the moment the consumer's line is read.
 
     The consumer runs live (exactly_once_v2, stdout read through a pipe and time-stamped on arrival by a
@@ -185,9 +261,33 @@ def latency(bootstrap: str, registry: str, topic: str, rate: int, seconds: float
     warmup = int(rate * warmup_s)
     sends_path = workdir / f"{name}.sends"
     with live_consumer(cmd, workdir, name, lambda raw, clock=time.time: arrivals.append((clock(), raw))) as cons:
-        run([PY, "-m", "bench.latency_producer", "-b", bootstrap, "-s", registry, "-t", topic,
-             "-n", str(count), "-a", str(accounts), "--seed", str(seed), "-r", str(rate), "--out", str(sends_path), *(producer_extra or [])],
-            workdir, f"{name}.producer", timeout)
+        run(
+            [
+                PY,
+                "-m",
+                "bench.latency_producer",
+                "-b",
+                bootstrap,
+                "-s",
+                registry,
+                "-t",
+                topic,
+                "-n",
+                str(count),
+                "-a",
+                str(accounts),
+                "--seed",
+                str(seed),
+                "-r",
+                str(rate),
+                "--out",
+                str(sends_path),
+                *(producer_extra or []),
+            ],
+            workdir,
+            f"{name}.producer",
+            timeout,
+        )
         from array import array
 
         sends = array("d")
@@ -226,8 +326,9 @@ def latency(bootstrap: str, registry: str, topic: str, rate: int, seconds: float
     }
 
 
-def consumer_bursts(bootstrap: str, registry: str, topic: str, warmup: Workload, bursts: list[Workload],
-                    workdir: Path, name: str, timeout: float) -> list[float]:
+def consumer_bursts(
+    bootstrap: str, registry: str, topic: str, warmup: Workload, bursts: list[Workload], workdir: Path, name: str, timeout: float
+) -> list[float]:
     """One consumer kept running (exactly_once_v2) while our producer sends `warmup`, then each of
     `bursts` in turn; for each burst, the seconds from its first logged line to its last.
 
@@ -245,14 +346,15 @@ def consumer_bursts(bootstrap: str, registry: str, topic: str, warmup: Workload,
     from txpipe.producer import ensure_topic
 
     ensure_topic(AdminClient({"bootstrap.servers": bootstrap}), topic, 6, 1)
-    cmd = consumer_command(bootstrap, registry, topic, f"bench-{name}-{time.time_ns()}", workdir / f"{name}-state",
-                           "exactly_once_v2")
+    cmd = consumer_command(
+        bootstrap, registry, topic, f"bench-{name}-{time.time_ns()}", workdir / f"{name}-state", "exactly_once_v2"
+    )
     stamps = array("d")
     last: dict[bytes, bytes] = {}
 
     def on_line(raw: bytes, stamp=stamps.append, clock=time.monotonic) -> None:
         stamp(clock())
-        last[raw[1:raw.find(b",")]] = raw
+        last[raw[1 : raw.find(b",")]] = raw
 
     expected: dict[str, Decimal] = {}
     spans = []

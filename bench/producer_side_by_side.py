@@ -40,11 +40,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def old_tree(commit: str, into: Path) -> Path:
     """The commit's src/ and proto/ under ``into``, with the generated protobuf module."""
-    archive = subprocess.run(["git", "archive", commit, "src", "proto"], cwd=ROOT, capture_output=True, check=True, timeout=60).stdout
+    archive = subprocess.run(
+        ["git", "archive", commit, "src", "proto"], cwd=ROOT, capture_output=True, check=True, timeout=60
+    ).stdout
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True, timeout=60)
     src = into / "src"
-    subprocess.run([PY, "-m", "txpipe.compile_protos"], cwd=into, env={**os.environ, "PYTHONPATH": str(src)}, check=True,
-                   capture_output=True, timeout=120)
+    # This tree's proto compiler (the old tree's may live elsewhere, or be older), run on the old tree's protos.
+    subprocess.run(
+        [PY, "-m", "txpipe_tools.compile_protos", "--proto-dir", str(into / "proto"), "--out-dir", str(src / "txpipe" / "gen")],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     return src
 
 
@@ -52,8 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="side-by-side-", dir=args.out))
-    rev = subprocess.run(["git", "rev-parse", "--short", args.old], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
-    here = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    rev = subprocess.run(
+        ["git", "rev-parse", "--short", args.old], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    here = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
     trees = {"old": str(old_tree(args.old, work)), "new": str(ROOT / "src")}
     with stack_for(args.bootstrap, args.registry, "txpipe-side-stack-") as (bootstrap, registry):
         wl = workload(args.size, args.accounts, args.seed)
@@ -64,7 +76,9 @@ def main(argv: list[str] | None = None) -> int:
             os.environ["PYTHONPATH"] = trees[which]
             try:
                 topic = f"side-{which}-{i}-{os.getpid()}"
-                log(f"{which} ({rev if which == 'old' else here}): {args.size} tx{'' if measured else ' (warm-up, not measured)'}")
+                log(
+                    f"{which} ({rev if which == 'old' else here}): {args.size} tx{'' if measured else ' (warm-up, not measured)'}"
+                )
                 r = ours.producer(bootstrap, registry, topic, wl, work, topic, 180 + args.size / 500)
             finally:
                 del os.environ["PYTHONPATH"]
@@ -72,13 +86,30 @@ def main(argv: list[str] | None = None) -> int:
             if measured:
                 runs[which].append(r)
                 log(f"  {r['records_per_s']:,.0f} records/s, peak RSS {r['peak_rss_mib']:.0f} MiB, load {r['loadavg']:.1f}")
-    fig = {w: {"records_per_s": median([r["records_per_s"] for r in rs]), "wall_s": median([r["wall_s"] for r in rs]),
-               "peak_rss_mib": median([r["peak_rss_mib"] for r in rs]), "runs": rs} for w, rs in runs.items()}
-    result = {"started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "old": rev, "new": here, "size": args.size, "reps": args.reps,
-              "cpus": os.cpu_count(), **fig, "ratio_new_to_old": fig["new"]["records_per_s"] / fig["old"]["records_per_s"]}
+    fig = {
+        w: {
+            "records_per_s": median([r["records_per_s"] for r in rs]),
+            "wall_s": median([r["wall_s"] for r in rs]),
+            "peak_rss_mib": median([r["peak_rss_mib"] for r in rs]),
+            "runs": rs,
+        }
+        for w, rs in runs.items()
+    }
+    result = {
+        "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "old": rev,
+        "new": here,
+        "size": args.size,
+        "reps": args.reps,
+        "cpus": os.cpu_count(),
+        **fig,
+        "ratio_new_to_old": fig["new"]["records_per_s"] / fig["old"]["records_per_s"],
+    }
     (args.out / "results.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(f"old {rev}: {fig['old']['records_per_s']:,.0f} records/s   new {here}: {fig['new']['records_per_s']:,.0f} records/s   "
-          f"new/old {result['ratio_new_to_old']:.3f}  (median of {args.reps} each, {args.size:,} tx)")
+    print(
+        f"old {rev}: {fig['old']['records_per_s']:,.0f} records/s   new {here}: {fig['new']['records_per_s']:,.0f} records/s   "
+        f"new/old {result['ratio_new_to_old']:.3f}  (median of {args.reps} each, {args.size:,} tx)"
+    )
     return 0
 
 

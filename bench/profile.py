@@ -22,13 +22,32 @@ from bench.workload import workload
 
 
 def producer_profile(bootstrap: str, registry: str, n: int, accounts: int, out: Path) -> Path:
-    cmd = [PY, "-m", "txpipe.producer", "-b", bootstrap, "-s", registry, "-t", f"prof-p-{n}", "-n", str(n),
-           "-a", str(accounts), "-q"]
+    cmd = [
+        PY,
+        "-m",
+        "txpipe.producer",
+        "-b",
+        bootstrap,
+        "-s",
+        registry,
+        "-t",
+        f"prof-p-{n}",
+        "-n",
+        str(n),
+        "-a",
+        str(accounts),
+        "-q",
+    ]
     pyspy = shutil.which("py-spy") or str(Path(PY).parent / "py-spy")
     raw = out / "producer.pyspy.txt"
     if Path(pyspy).exists():
-        r = subprocess.run([pyspy, "record", "--native", "--rate", "250", "--format", "raw", "-o", str(raw), "--", *cmd],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
+        r = subprocess.run(
+            [pyspy, "record", "--native", "--rate", "250", "--format", "raw", "-o", str(raw), "--", *cmd],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=600,
+        )
         if r.returncode == 0 and raw.exists():
             top = out / "producer-top.txt"
             top.write_text(_collapsed_top(raw))
@@ -64,16 +83,30 @@ def consumer_profile(bootstrap: str, registry: str, n: int, accounts: int, out: 
     wl = workload(n, accounts, 42)
     ours.producer(bootstrap, registry, topic, wl, out, "prof-fill", 600)
     jfr = out / "consumer.jfr"
-    res = ours.consumer_drain(bootstrap, registry, topic, wl, "exactly_once_v2", out, "prof-consumer", 900,
-                              jvm=[f"-XX:StartFlightRecording=filename={jfr},settings=profile,dumponexit=true"])
+    res = ours.consumer_drain(
+        bootstrap,
+        registry,
+        topic,
+        wl,
+        "exactly_once_v2",
+        out,
+        "prof-consumer",
+        900,
+        jvm=[f"-XX:StartFlightRecording=filename={jfr},settings=profile,dumponexit=true"],
+    )
     log(f"consumer drained {n} at {res['wall_records_per_s']:.0f}/s (under JFR)")
     jfr_tool = next((str(p) for p in sorted(Path("/usr/lib/jvm").glob("*/bin/jfr"), reverse=True)), "jfr")
     hot = out / "consumer-hot-methods.txt"
     # `jfr print` works on every JDK; aggregate top frames of execution samples ourselves.
     parts = []
     for event in ("jdk.ExecutionSample", "jdk.NativeMethodSample"):
-        r = subprocess.run([jfr_tool, "print", "--events", event, "--stack-depth", "12", str(jfr)],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
+        r = subprocess.run(
+            [jfr_tool, "print", "--events", event, "--stack-depth", "12", str(jfr)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=600,
+        )
         parts.append(f"===== {event} (Java code running / threads inside native calls)\n" + _jfr_top(r.stdout))
     hot.write_text("\n".join(parts))
     return hot

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 
@@ -39,16 +40,28 @@ def targets(r: dict) -> list[dict]:
         # One-sided: a cost per transaction that falls with size (start-up, JIT warm-up spread over
         # more records) is fine; one that grows is what a long run cannot afford.
         a, b = by_n[0]["producer_steady_us_per_tx"], by_n[-1]["producer_steady_us_per_tx"]
-        add(f"producer time/tx after start-up {by_n[0]['transactions']:,} -> {by_n[-1]['transactions']:,} (change)",
-            "<= +20%", b / a - 1, b / a - 1 <= 0.2)
+        add(
+            f"producer time/tx after start-up {by_n[0]['transactions']:,} -> {by_n[-1]['transactions']:,} (change)",
+            "<= +20%",
+            b / a - 1,
+            b / a - 1 <= 0.2,
+        )
         kept = running(r)
         if len(kept) >= 2:
             change = kept[-1][1] / kept[0][1] - 1
-            add(f"consumer kept running, time/tx of a burst {kept[0][0]:,} -> {kept[-1][0]:,} (change)",
-                "<= +20%", change, change <= 0.2)
+            add(
+                f"consumer kept running, time/tx of a burst {kept[0][0]:,} -> {kept[-1][0]:,} (change)",
+                "<= +20%",
+                change,
+                change <= 0.2,
+            )
         a, b = by_n[0]["consumer_peak_rss_mib"], by_n[-1]["consumer_peak_rss_mib"]
-        add(f"consumer RSS {by_n[0]['transactions']:,} -> {by_n[-1]['transactions']:,} tx (change)",
-            "flat (within +/-20%)", b / a - 1, abs(b / a - 1) <= 0.2)
+        add(
+            f"consumer RSS {by_n[0]['transactions']:,} -> {by_n[-1]['transactions']:,} tx (change)",
+            "flat (within +/-20%)",
+            b / a - 1,
+            abs(b / a - 1) <= 0.2,
+        )
     return out
 
 
@@ -61,7 +74,7 @@ def marginal(r: dict) -> dict[str, list[tuple[int, int, float]]]:
     out: dict[str, list[tuple[int, int, float]]] = {}
     for side in ("producer", "consumer"):
         steps = []
-        for a, b in zip(by_n, by_n[1:]):
+        for a, b in pairwise(by_n):
             na, nb = a["transactions"], b["transactions"]
             if nb > na:
                 steps.append((na, nb, (b[f"{side}_us_per_tx"] * nb - a[f"{side}_us_per_tx"] * na) / (nb - na)))
@@ -72,8 +85,11 @@ def marginal(r: dict) -> dict[str, list[tuple[int, int, float]]]:
 def running(r: dict) -> list[tuple[int, float]]:
     """(burst size, µs per transaction) of the consumer kept running, smallest burst first."""
     rows = _get(r, "growth", "rows") or []
-    return sorted((x["transactions"], x["consumer_running_us_per_tx"]) for x in rows
-                  if x.get("consumer_running_us_per_tx") and x["accounts"] == _get(r, "params", "accounts"))
+    return sorted(
+        (x["transactions"], x["consumer_running_us_per_tx"])
+        for x in rows
+        if x.get("consumer_running_us_per_tx") and x["accounts"] == _get(r, "params", "accounts")
+    )
 
 
 def _fmt(v, digits=0) -> str:
@@ -114,12 +130,15 @@ def table(r: dict) -> str:
         lines += [
             f"**Producer** ({p['size']:,} records of {o['avg_record_bytes']:.1f} B key+value on average; "
             f"ProducerPerformance with --record-size {j['record_size']}, "
-            + ", ".join(f"{k}={val}" for k, val in j["settings"].items()) + ")",
+            + ", ".join(f"{k}={val}" for k, val in j["settings"].items())
+            + ")",
             "",
             "| | records/s | MiB/s | records/s, wall clock | peak RSS MiB |",
             "|---|---:|---:|---:|---:|",
-            f"| txpipe producer | {_fmt(o['records_per_s'])} | {_fmt(o['mib_per_s'], 2)} | {_fmt(o['wall_records_per_s'])} | {_fmt(o['peak_rss_mib'])} |",
-            f"| ProducerPerformance | {_fmt(j['records_per_s'])} | {_fmt(j['mib_per_s'], 2)} | {_fmt(j['wall_records_per_s'])} | {_fmt(j['peak_rss_mib'])} |",
+            f"| txpipe producer | {_fmt(o['records_per_s'])} | {_fmt(o['mib_per_s'], 2)} | "
+            f"{_fmt(o['wall_records_per_s'])} | {_fmt(o['peak_rss_mib'])} |",
+            f"| ProducerPerformance | {_fmt(j['records_per_s'])} | {_fmt(j['mib_per_s'], 2)} | "
+            f"{_fmt(j['wall_records_per_s'])} | {_fmt(j['peak_rss_mib'])} |",
             f"| **ratio** | **{pr['ratio']:.2f}** | | {pr['ratio_wall']:.2f} | |",
             "",
         ]
@@ -130,17 +149,30 @@ def table(r: dict) -> str:
             f"**Consumer** (draining a backlog of {p['size']:,}: process start to every account's final total logged; "
             "stdout to a file; "
             + ("after one unmeasured drain that warmed the fresh broker; " if r.get("warm_up") else "")
-            + ("classes mapped from the class-data archive an unmeasured drain recorded)" if r.get("consumer_class_archive")
-               else "no class-data archive)"),
+            + (
+                "classes mapped from the class-data archive an unmeasured drain recorded)"
+                if r.get("consumer_class_archive")
+                else "no class-data archive)"
+            ),
             "",
             "| | records/s, wall clock | records/s after first record | ratio (wall) | peak RSS MiB |",
             "|---|---:|---:|---:|---:|",
-            f"| txpipe consumer, exactly_once_v2 | {_fmt(e['wall_records_per_s'])} | {_fmt(e['steady_records_per_s'])} | **{c['ratio_eos']:.2f}** | {_fmt(e['peak_rss_mib'])} |",
-            *([f"| baseline `{Path(c['baseline_eos']['jar']).name}`, exactly_once_v2 | {_fmt(c['baseline_eos']['wall_records_per_s'])} | "
-               f"{_fmt(c['baseline_eos']['steady_records_per_s'])} | {c['ratio_baseline_eos']:.2f} | {_fmt(c['baseline_eos']['peak_rss_mib'])} |"]
-              if "baseline_eos" in c else []),
-            f"| txpipe consumer, at_least_once | {_fmt(a['wall_records_per_s'])} | {_fmt(a['steady_records_per_s'])} | {c['ratio_alos']:.2f} | {_fmt(a['peak_rss_mib'])} |",
-            f"| ConsumerPerformance | {_fmt(cp['wall_records_per_s'])} | {_fmt(cp['records_per_s'])} (its own figure) | 1.00 | {_fmt(cp['peak_rss_mib'])} |",
+            f"| txpipe consumer, exactly_once_v2 | {_fmt(e['wall_records_per_s'])} | {_fmt(e['steady_records_per_s'])} | "
+            f"**{c['ratio_eos']:.2f}** | {_fmt(e['peak_rss_mib'])} |",
+            *(
+                [
+                    f"| baseline `{Path(c['baseline_eos']['jar']).name}`, exactly_once_v2 | "
+                    f"{_fmt(c['baseline_eos']['wall_records_per_s'])} | "
+                    f"{_fmt(c['baseline_eos']['steady_records_per_s'])} | {c['ratio_baseline_eos']:.2f} | "
+                    f"{_fmt(c['baseline_eos']['peak_rss_mib'])} |"
+                ]
+                if "baseline_eos" in c
+                else []
+            ),
+            f"| txpipe consumer, at_least_once | {_fmt(a['wall_records_per_s'])} | {_fmt(a['steady_records_per_s'])} | "
+            f"{c['ratio_alos']:.2f} | {_fmt(a['peak_rss_mib'])} |",
+            f"| ConsumerPerformance | {_fmt(cp['wall_records_per_s'])} | {_fmt(cp['records_per_s'])} (its own figure) | "
+            f"1.00 | {_fmt(cp['peak_rss_mib'])} |",
             "",
         ]
         m = c.get("ours_eos_misplaced")
@@ -165,12 +197,21 @@ def table(r: dict) -> str:
             "|---|---:|---:|---:|---:|---:|",
         ]
         for rate, d in lat["rates"].items():
-            for key, note in (("ours", ""), ("ours_linger0", ", producer linger.ms=0 (as EndToEndLatency forces; not the target's run)")):
+            for key, note in (
+                ("ours", ""),
+                ("ours_linger0", ", producer linger.ms=0 (as EndToEndLatency forces; not the target's run)"),
+            ):
                 if d.get(key):
                     o = d[key]
-                    lines.append(f"| txpipe at {int(rate):,} tx/s{note} | {_fmt(o['achieved_send_rate'])} | {_fmt(o['p50_ms'], 1)} | "
-                                 f"{_fmt(o['p95_ms'], 1)} | {_fmt(o['p99_ms'], 1)} | {_fmt(o['p999_ms'], 1)} |")
-        lines += [f"| EndToEndLatency | (round trips) | {_fmt(j['p50_ms'], 0)} | n/a | {_fmt(j['p99_ms'], 0)} | {_fmt(j['p999_ms'], 0)} |", ""]
+                    lines.append(
+                        f"| txpipe at {int(rate):,} tx/s{note} | {_fmt(o['achieved_send_rate'])} | {_fmt(o['p50_ms'], 1)} | "
+                        f"{_fmt(o['p95_ms'], 1)} | {_fmt(o['p99_ms'], 1)} | {_fmt(o['p999_ms'], 1)} |"
+                    )
+        lines += [
+            f"| EndToEndLatency | (round trips) | {_fmt(j['p50_ms'], 0)} | n/a | {_fmt(j['p99_ms'], 0)} | "
+            f"{_fmt(j['p999_ms'], 0)} |",
+            "",
+        ]
     if "growth" in r:
         counts = sorted({row.get("producer_reps", 0) for row in r["growth"]["rows"]} - {0})
         if not counts:  # results written before each row kept its own count
@@ -181,34 +222,49 @@ def table(r: dict) -> str:
             each = f"median of {counts[0]} runs each"
         else:
             each = f"median of {' or '.join(map(str, counts))} runs each, the most for sizes under {100_000:,}"
-        lines += [f"**Growth** ({each}; wall clock per transaction, peak RSS)", "",
-                  "| transactions | accounts | producer µs/tx | producer µs/tx after start-up | consumer µs/tx | "
-                  "consumer µs/tx after first record | producer RSS MiB | consumer RSS MiB |",
-                  "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        lines += [
+            f"**Growth** ({each}; wall clock per transaction, peak RSS)",
+            "",
+            "| transactions | accounts | producer µs/tx | producer µs/tx after start-up | consumer µs/tx | "
+            "consumer µs/tx after first record | producer RSS MiB | consumer RSS MiB |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
         for row in r["growth"]["rows"]:
-            lines.append(f"| {row['transactions']:,} | {row['accounts']:,} | {_fmt(row['producer_us_per_tx'], 1)} | "
-                         f"{_fmt(row['producer_steady_us_per_tx'], 1)} | "
-                         f"{_fmt(row['consumer_us_per_tx'], 1)} | {_fmt(row['consumer_steady_us_per_tx'], 1)} | "
-                         f"{_fmt(row['producer_peak_rss_mib'])} | {_fmt(row['consumer_peak_rss_mib'])} |")
+            lines.append(
+                f"| {row['transactions']:,} | {row['accounts']:,} | {_fmt(row['producer_us_per_tx'], 1)} | "
+                f"{_fmt(row['producer_steady_us_per_tx'], 1)} | "
+                f"{_fmt(row['consumer_us_per_tx'], 1)} | {_fmt(row['consumer_steady_us_per_tx'], 1)} | "
+                f"{_fmt(row['producer_peak_rss_mib'])} | {_fmt(row['consumer_peak_rss_mib'])} |"
+            )
         lines.append("")
         steps = marginal(r)
         if steps.get("consumer"):
             described = "; ".join(
                 f"{side} " + ", ".join(f"{_fmt(us, 1)} ({na:,} -> {nb:,})" for na, nb, us in steps[side])
-                for side in ("producer", "consumer"))
-            lines += [f"Marginal µs per transaction (difference of wall clocks between sizes, so without the fixed "
-                      f"start-up; informative, not a target): {described}.", ""]
+                for side in ("producer", "consumer")
+            )
+            lines += [
+                f"Marginal µs per transaction (difference of wall clocks between sizes, so without the fixed "
+                f"start-up; informative, not a target): {described}.",
+                "",
+            ]
         kept = running(r)
         if kept:
             change = kept[-1][1] / kept[0][1] - 1
-            lines += [f"A consumer kept running (after {r['params'].get('running_warmup', 0):,} unmeasured transactions), "
-                      f"first line to last of each burst our producer sent it meanwhile: "
-                      + ", ".join(f"{_fmt(us, 1)} µs/tx for {n:,}" for n, us in kept)
-                      + f" ({kept[0][0]:,} -> {kept[-1][0]:,}: {change:+.0%}; the consumer's flatness target).", ""]
+            lines += [
+                f"A consumer kept running (after {r['params'].get('running_warmup', 0):,} unmeasured transactions), "
+                f"first line to last of each burst our producer sent it meanwhile: "
+                + ", ".join(f"{_fmt(us, 1)} µs/tx for {n:,}" for n, us in kept)
+                + f" ({kept[0][0]:,} -> {kept[-1][0]:,}: {change:+.0%}; the consumer's flatness target).",
+                "",
+            ]
         first = _get(r, "consumer", "ours_eos", "first_line_after_s")
         if first is not None:
-            lines += [f"A new consumer process, from its start to its first total (JVM start, topic checks, group join "
-                      f"and restore; median of the drains above): {first:.2f} s. Reported apart, not a target.", ""]
+            lines += [
+                f"A new consumer process, from its start to its first total (JVM start, topic checks, group join "
+                f"and restore; median of the drains above): {first:.2f} s. Reported apart, not a target.",
+                "",
+            ]
     if r.get("targets"):
         lines += ["**Targets**", "", "| target | goal | measured | met |", "|---|---|---:|:---:|"]
         for t in r["targets"]:
@@ -226,9 +282,11 @@ def plots(r: dict, out: Path) -> list[Path]:
     made = []
     fig, axes = plt.subplots(2, 2, figsize=(13, 9))
     m = r["machine"]
-    fig.suptitle(f"txpipe vs Kafka's tools, {r['params']['size']:,} tx, median of {r['params']['reps']} - "
-                 f"{m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB, Kafka {r['versions']['kafka']} - {r['started_at']}",
-                 fontsize=10)
+    fig.suptitle(
+        f"txpipe vs Kafka's tools, {r['params']['size']:,} tx, median of {r['params']['reps']} - "
+        f"{m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB, Kafka {r['versions']['kafka']} - {r['started_at']}",
+        fontsize=10,
+    )
     ours_c, ref_c = "#d95f02", "#7570b3"
 
     ax = axes[0][0]
@@ -245,7 +303,7 @@ def plots(r: dict, out: Path) -> list[Path]:
         ys = range(len(rows))
         ax.barh(list(ys), [x[1] * 100 for x in rows], color=[ours_c, ours_c, "#fdb863"][: len(rows)])
         ax.axvline(100, color=ref_c, lw=2)
-        for i, (label, ratio, mine, tool, goal) in enumerate(rows):
+        for i, (_label, ratio, mine, tool, goal) in enumerate(rows):
             ax.annotate(f" {ratio:.0%}  ({mine:,.0f} vs {tool:,.0f} rec/s)", (ratio * 100, i), va="center", fontsize=8)
             if goal:
                 ax.plot([goal * 100] * 2, [i - 0.4, i + 0.4], color="red", lw=2)
@@ -253,7 +311,10 @@ def plots(r: dict, out: Path) -> list[Path]:
         ax.invert_yaxis()
         ax.set_xlim(0, max(150, max(x[1] for x in rows) * 100 * 1.9))
         ax.set_xlabel("% of Kafka's tool's records/s (purple line: the tool = 100%; red: target)")
-    ax.set_title("Throughput vs ProducerPerformance / ConsumerPerformance\n(producer: own figures; consumer: wall clock to final totals)", fontsize=9)
+    ax.set_title(
+        "Throughput vs ProducerPerformance / ConsumerPerformance\n(producer: own figures; consumer: wall clock to final totals)",
+        fontsize=9,
+    )
 
     ax = axes[0][1]
     if "latency" in r:
@@ -291,8 +352,13 @@ def plots(r: dict, out: Path) -> list[Path]:
         vals += [r["consumer"]["ours_eos"]["peak_rss_mib"], r["consumer"]["consumer_performance"]["peak_rss_mib"]]
         limits += [400, None]
     bars = ax.barh(names, vals, color=[ours_c, ref_c] * 2)
-    for i, (b, val, lim) in enumerate(zip(bars, vals, limits)):
-        ax.annotate(f" {val:,.0f} MiB" + (f" (target {lim})" if lim else ""), (max(val, lim or 0) + 5, b.get_y() + b.get_height() / 2), va="center", fontsize=8)
+    for i, (b, val, lim) in enumerate(zip(bars, vals, limits, strict=True)):
+        ax.annotate(
+            f" {val:,.0f} MiB" + (f" (target {lim})" if lim else ""),
+            (max(val, lim or 0) + 5, b.get_y() + b.get_height() / 2),
+            va="center",
+            fontsize=8,
+        )
         if lim:
             ax.plot([lim, lim], [i - 0.4, i + 0.4], color="red", lw=2)
     ax.set_xlim(0, max(vals + [400]) * 1.45)
@@ -306,14 +372,32 @@ def plots(r: dict, out: Path) -> list[Path]:
     if by_n:
         xs = [x["transactions"] for x in by_n]
         ax.plot(xs, [x["producer_us_per_tx"] for x in by_n], "o-", color=ours_c, label="producer µs/tx (wall)")
-        ax.plot(xs, [x["producer_steady_us_per_tx"] for x in by_n], "o--", color=ours_c, alpha=0.5,
-                label="producer µs/tx after start-up")
+        ax.plot(
+            xs,
+            [x["producer_steady_us_per_tx"] for x in by_n],
+            "o--",
+            color=ours_c,
+            alpha=0.5,
+            label="producer µs/tx after start-up",
+        )
         ax.plot(xs, [x["consumer_us_per_tx"] for x in by_n], "s-", color="#1b9e77", label="consumer µs/tx (wall)")
-        ax.plot(xs, [x["consumer_steady_us_per_tx"] for x in by_n], "s--", color="#1b9e77", alpha=0.5, label="consumer µs/tx after first record")
+        ax.plot(
+            xs,
+            [x["consumer_steady_us_per_tx"] for x in by_n],
+            "s--",
+            color="#1b9e77",
+            alpha=0.5,
+            label="consumer µs/tx after first record",
+        )
         kept = [x for x in by_n if x.get("consumer_running_us_per_tx")]
         if kept:
-            ax.plot([x["transactions"] for x in kept], [x["consumer_running_us_per_tx"] for x in kept], "D-.", color="#7570b3",
-                    label="consumer kept running, µs/tx of a burst")
+            ax.plot(
+                [x["transactions"] for x in kept],
+                [x["consumer_running_us_per_tx"] for x in kept],
+                "D-.",
+                color="#7570b3",
+                label="consumer kept running, µs/tx of a burst",
+            )
         ax.set_xscale("log")
         ax.set_xticks(xs, [f"{x:,}" for x in xs])
         ax.minorticks_off()
@@ -328,8 +412,11 @@ def plots(r: dict, out: Path) -> list[Path]:
         h2, l2 = ax2.get_legend_handles_labels()
         ax.legend(h1 + h2, l1 + l2, fontsize=8, loc="lower left")
         others = [x for x in rows if x["accounts"] != acc]
-        note = "; ".join(f"{x['accounts']:,} accounts @ {x['transactions']:,}: consumer {x['consumer_us_per_tx']:.0f} µs/tx, "
-                         f"{x['consumer_peak_rss_mib']:.0f} MiB" for x in others)
+        note = "; ".join(
+            f"{x['accounts']:,} accounts @ {x['transactions']:,}: consumer {x['consumer_us_per_tx']:.0f} µs/tx, "
+            f"{x['consumer_peak_rss_mib']:.0f} MiB"
+            for x in others
+        )
         ax.set_title("Growth: time per transaction (flat is good)" + (f"\n{note}" if note else ""), fontsize=9)
     else:
         ax.axis("off")

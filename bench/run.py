@@ -21,7 +21,7 @@ from pathlib import Path
 from bench import kafka_tools, ours, report
 from bench.common import CONSUMER_JAR, log, machine_and_versions, median, stack_for
 from bench.workload import workload
-from txpipe.class_archive import ClassArchive, usable
+from txpipe_tools.class_archive import ClassArchive, usable
 
 STEPS = ("producer", "consumer", "latency", "growth")
 # Growth runs smaller than this take --growth-small-reps repetitions.
@@ -38,26 +38,46 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--steps", default=",".join(STEPS), help=f"comma-separated subset of {','.join(STEPS)}")
     ap.add_argument("--rates", default="1000,10000", help="end-to-end latency rates, tx/s (default 1000,10000)")
     ap.add_argument("--latency-seconds", type=float, default=10, help="measured seconds per latency run (default 10)")
-    ap.add_argument("--latency-warmup", type=float, default=20,
-                    help="seconds sent at the rate before measuring, while the fresh consumer JVM compiles its hot code (default 20; "
-                         "with 5 the backlog built during start-up still dominated p95 at 10,000/s)")
+    ap.add_argument(
+        "--latency-warmup",
+        type=float,
+        default=20,
+        help="seconds sent at the rate before measuring, while the fresh consumer JVM compiles its hot code (default 20; "
+        "with 5 the backlog built during start-up still dominated p95 at 10,000/s)",
+    )
     ap.add_argument("--e2e-records", type=int, default=10_000, help="EndToEndLatency round trips (default 10,000)")
     ap.add_argument("--growth-sizes", default="10000,100000,1000000", help="sizes of the growth runs")
     ap.add_argument("--growth-accounts", default="20,100000", help="account counts of the growth runs (at --size)")
-    ap.add_argument("--growth-reps", type=int, help="repetitions of each growth run (default: --reps); each figure is their median")
-    ap.add_argument("--growth-small-reps", type=int, default=7,
-                    help="repetitions of the growth runs under 100,000 transactions, if more than --growth-reps (default 7): "
-                         "a 10,000-record producer run lasts 40-90 ms, so a few ms of noise moves one run by a third")
-    ap.add_argument("--running-warmup", type=int, default=200_000,
-                    help="transactions a consumer kept running takes, unmeasured, before the growth step's bursts (default 200,000)")
-    ap.add_argument("--smoke", action="store_true",
-                    help="tiny and quick, for CI: --size 2000 --reps 1, short latency runs, growth 1000,2000 / 20,500")
+    ap.add_argument(
+        "--growth-reps", type=int, help="repetitions of each growth run (default: --reps); each figure is their median"
+    )
+    ap.add_argument(
+        "--growth-small-reps",
+        type=int,
+        default=7,
+        help="repetitions of the growth runs under 100,000 transactions, if more than --growth-reps (default 7): "
+        "a 10,000-record producer run lasts 40-90 ms, so a few ms of noise moves one run by a third",
+    )
+    ap.add_argument(
+        "--running-warmup",
+        type=int,
+        default=200_000,
+        help="transactions a consumer kept running takes, unmeasured, before the growth step's bursts (default 200,000)",
+    )
+    ap.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny and quick, for CI: --size 2000 --reps 1, short latency runs, growth 1000,2000 / 20,500",
+    )
     ap.add_argument("--bootstrap", help="use this running stack instead of starting one (development)")
     ap.add_argument("--registry", help="its schema registry URL (with --bootstrap)")
-    ap.add_argument("--baseline-jar", type=Path,
-                    help="another build of the consumer (e.g. the last release's jar) drained beside ours in each "
-                         "repetition of the consumer step, exactly-once, so a change is measured before and after "
-                         "on the same broker at the same time")
+    ap.add_argument(
+        "--baseline-jar",
+        type=Path,
+        help="another build of the consumer (e.g. the last release's jar) drained beside ours in each "
+        "repetition of the consumer step, exactly-once, so a change is measured before and after "
+        "on the same broker at the same time",
+    )
     ap.add_argument("--keep-work", action="store_true", help="keep the per-run logs and consumer output in OUT/work")
     args = ap.parse_args(argv)
     if args.smoke:
@@ -126,8 +146,10 @@ class Bench:
             # One transaction to each account first: every partition the measured run writes.
             first = workload(max(1000, wl.accounts), wl.accounts, wl.seed + 1)
             ours.producer(self.bootstrap, self.registry, topic, first, self.work, f"{topic}-first", proc_timeout(first.count))
-        log(f"our producer: {wl.count} tx, {wl.accounts} accounts, rep {rep + 1}/{reps}"
-            + (" (topic written before)" if written_before else ""))
+        log(
+            f"our producer: {wl.count} tx, {wl.accounts} accounts, rep {rep + 1}/{reps}"
+            + (" (topic written before)" if written_before else "")
+        )
         run = ours.producer(self.bootstrap, self.registry, topic, wl, self.work, topic, proc_timeout(wl.count))
         if not written_before:  # holds exactly the workload: a backlog for the consumer
             self.filled[(wl.count, wl.accounts)] = topic
@@ -135,8 +157,10 @@ class Bench:
 
     @staticmethod
     def producer_summary(wl, runs: list[dict]) -> dict:
-        return summarize(runs, {"avg_record_bytes": wl.avg_record_bytes, "avg_key_bytes": wl.avg_key_bytes,
-                                "avg_value_bytes": wl.avg_value_bytes})
+        return summarize(
+            runs,
+            {"avg_record_bytes": wl.avg_record_bytes, "avg_key_bytes": wl.avg_key_bytes, "avg_value_bytes": wl.avg_value_bytes},
+        )
 
     def our_producer(self, n: int, accounts: int, reps: int, written_before: bool = False) -> dict:
         wl = workload(n, accounts, self.args.seed)
@@ -154,14 +178,20 @@ class Bench:
             topic = self.topic("pp")
             self.ensure(topic)
             log(f"ProducerPerformance: {a.size} records of {size} bytes, rep {r + 1}/{a.reps}")
-            runs.append(kafka_tools.producer_performance(self.bootstrap, topic, a.size, size, self.java_settings,
-                                                         self.work, topic, proc_timeout(a.size)))
+            runs.append(
+                kafka_tools.producer_performance(
+                    self.bootstrap, topic, a.size, size, self.java_settings, self.work, topic, proc_timeout(a.size)
+                )
+            )
         ourfig = self.producer_summary(wl, our_runs)
         pp = summarize(runs, {"record_size": size, "settings": self.java_settings})
-        return {"ours": ourfig, "producer_performance": pp,
-                "ratio": ourfig["records_per_s"] / pp["records_per_s"],
-                "ratio_wall": ourfig["wall_records_per_s"] / pp["wall_records_per_s"],
-                "our_settings": {k: v for k, v in self.librdkafka_conf.items() if k != "bootstrap.servers"}}
+        return {
+            "ours": ourfig,
+            "producer_performance": pp,
+            "ratio": ourfig["records_per_s"] / pp["records_per_s"],
+            "ratio_wall": ourfig["wall_records_per_s"] / pp["wall_records_per_s"],
+            "our_settings": {k: v for k, v in self.librdkafka_conf.items() if k != "bootstrap.servers"},
+        }
 
     # 2. consumer ---------------------------------------------------------------------------
     def backlog(self, n: int, accounts: int) -> str:
@@ -173,8 +203,7 @@ class Bench:
         topic = self.backlog(wl.count, wl.accounts)
         name = f"c-{guarantee}-{wl.count}-{wl.accounts}-{rep}"
         log(f"our consumer ({guarantee}): draining {wl.count} tx, {wl.accounts} accounts, rep {rep + 1}/{reps}")
-        return ours.consumer_drain(self.bootstrap, self.registry, topic, wl, guarantee, self.work, name,
-                                   proc_timeout(wl.count))
+        return ours.consumer_drain(self.bootstrap, self.registry, topic, wl, guarantee, self.work, name, proc_timeout(wl.count))
 
     def misplaced_backlog(self, wl) -> str:
         """The workload sent with librdkafka's fnv1a partitioner: most records land off their
@@ -183,8 +212,16 @@ class Bench:
         if key not in self.filled:
             topic = self.topic(f"misplaced{wl.count}")
             log(f"our producer: {wl.count} tx with partitioner=fnv1a (off their murmur2 partitions), not measured")
-            ours.producer(self.bootstrap, self.registry, topic, wl, self.work, topic, proc_timeout(wl.count),
-                          extra=["-X", "partitioner=fnv1a"])
+            ours.producer(
+                self.bootstrap,
+                self.registry,
+                topic,
+                wl,
+                self.work,
+                topic,
+                proc_timeout(wl.count),
+                extra=["-X", "partitioner=fnv1a"],
+            )
             self.filled[key] = topic
         return self.filled[key]
 
@@ -192,8 +229,9 @@ class Bench:
         topic = self.misplaced_backlog(wl)
         name = f"c-misplaced-{wl.count}-{rep}"
         log(f"our consumer (exactly_once_v2): draining {wl.count} mis-partitioned tx, rep {rep + 1}/{reps}")
-        r = ours.consumer_drain(self.bootstrap, self.registry, topic, wl, "exactly_once_v2", self.work, name,
-                                proc_timeout(wl.count))
+        r = ours.consumer_drain(
+            self.bootstrap, self.registry, topic, wl, "exactly_once_v2", self.work, name, proc_timeout(wl.count)
+        )
         moved = re.findall(r"moved_to_owner=(\d+)", (self.work / f"{name}.err").read_text(errors="replace"))
         r["moved_share"] = int(moved[-1]) / wl.count if moved else None
         return r
@@ -205,16 +243,24 @@ class Bench:
     def class_archive(self) -> bool:
         """Records the consumer's class archive in an unmeasured drain, unless one matching the jar exists.
 
-        Deployed consumers start from one (see txpipe.class_archive), so the measured runs do too.
+        Deployed consumers start from one (see txpipe_tools.class_archive), so the measured runs do too.
         """
         if usable(CONSUMER_JAR):
             return True
         n = min(self.args.size, 10_000)
         archive = ClassArchive(CONSUMER_JAR)
         log(f"our consumer: recording its class archive while draining {n} tx (not measured)")
-        r = ours.consumer_drain(self.bootstrap, self.registry, self.backlog(n, self.args.accounts),
-                                workload(n, self.args.accounts, self.args.seed), "exactly_once_v2", self.work,
-                                "class-archive", proc_timeout(n), jvm=archive.flags)
+        r = ours.consumer_drain(
+            self.bootstrap,
+            self.registry,
+            self.backlog(n, self.args.accounts),
+            workload(n, self.args.accounts, self.args.seed),
+            "exactly_once_v2",
+            self.work,
+            "class-archive",
+            proc_timeout(n),
+            jvm=archive.flags,
+        )
         archive.settle(r["returncode"])
         return usable(CONSUMER_JAR)
 
@@ -231,8 +277,9 @@ class Bench:
         wl = workload(a.size, a.accounts, a.seed)
         log(f"warm-up (not measured): our producer fills {a.size} tx, our consumer drains them once")
         topic = self.backlog(a.size, a.accounts)
-        r = ours.consumer_drain(self.bootstrap, self.registry, topic, wl, "exactly_once_v2", self.work, "warm-up",
-                                proc_timeout(a.size))
+        r = ours.consumer_drain(
+            self.bootstrap, self.registry, topic, wl, "exactly_once_v2", self.work, "warm-up", proc_timeout(a.size)
+        )
         return {"records": a.size, "consumer_wall_s": r["wall_s"]}
 
     def consumer_step(self) -> dict:
@@ -245,29 +292,48 @@ class Bench:
             eos_runs.append(self.our_consumer_once(wl, "exactly_once_v2", r, a.reps))
             if a.baseline_jar:
                 log(f"baseline consumer {a.baseline_jar} (exactly_once_v2): draining {wl.count} tx, rep {r + 1}/{a.reps}")
-                baseline_runs.append(ours.consumer_drain(self.bootstrap, self.registry, topic, wl, "exactly_once_v2",
-                                                         self.work, f"c-baseline-{r}", proc_timeout(wl.count),
-                                                         jar=a.baseline_jar))
+                baseline_runs.append(
+                    ours.consumer_drain(
+                        self.bootstrap,
+                        self.registry,
+                        topic,
+                        wl,
+                        "exactly_once_v2",
+                        self.work,
+                        f"c-baseline-{r}",
+                        proc_timeout(wl.count),
+                        jar=a.baseline_jar,
+                    )
+                )
             alos_runs.append(self.our_consumer_once(wl, "at_least_once", r, a.reps))
             misplaced_runs.append(self.our_misplaced_consumer_once(wl, r, a.reps))
             log(f"ConsumerPerformance: {a.size} records, rep {r + 1}/{a.reps}")
-            runs.append(kafka_tools.consumer_performance(self.bootstrap, topic, a.size, self.work, f"cp-{r}",
-                                                         proc_timeout(a.size)))
+            runs.append(
+                kafka_tools.consumer_performance(self.bootstrap, topic, a.size, self.work, f"cp-{r}", proc_timeout(a.size))
+            )
         eos = summarize(eos_runs, {"guarantee": "exactly_once_v2"})
         alos = summarize(alos_runs, {"guarantee": "at_least_once"})
         cp = summarize(runs, {})
         shares = [x["moved_share"] for x in misplaced_runs if x.get("moved_share") is not None]
-        misplaced = summarize(misplaced_runs, {"guarantee": "exactly_once_v2", "partitioner": "fnv1a",
-                                               "moved_share": median(shares) if shares else None})
+        misplaced = summarize(
+            misplaced_runs,
+            {"guarantee": "exactly_once_v2", "partitioner": "fnv1a", "moved_share": median(shares) if shares else None},
+        )
         baseline = {}
         if baseline_runs:
             b = summarize(baseline_runs, {"guarantee": "exactly_once_v2", "jar": str(a.baseline_jar)})
             baseline = {"baseline_eos": b, "ratio_baseline_eos": b["wall_records_per_s"] / cp["wall_records_per_s"]}
-        return {"ours_eos": eos, "ours_alos": alos, "ours_eos_misplaced": misplaced, "consumer_performance": cp, **baseline,
-                "misplaced_cost": eos["wall_records_per_s"] / misplaced["wall_records_per_s"],
-                "ratio_eos": eos["wall_records_per_s"] / cp["wall_records_per_s"],
-                "ratio_alos": alos["wall_records_per_s"] / cp["wall_records_per_s"],
-                "ratio_eos_own_figures": eos["steady_records_per_s"] / cp["records_per_s"]}
+        return {
+            "ours_eos": eos,
+            "ours_alos": alos,
+            "ours_eos_misplaced": misplaced,
+            "consumer_performance": cp,
+            **baseline,
+            "misplaced_cost": eos["wall_records_per_s"] / misplaced["wall_records_per_s"],
+            "ratio_eos": eos["wall_records_per_s"] / cp["wall_records_per_s"],
+            "ratio_alos": alos["wall_records_per_s"] / cp["wall_records_per_s"],
+            "ratio_eos_own_figures": eos["steady_records_per_s"] / cp["records_per_s"],
+        }
 
     # 3. latency ----------------------------------------------------------------------------
     def our_latency(self, rate: int, producer_settings: dict[str, str] | None = None) -> dict:
@@ -278,10 +344,26 @@ class Bench:
         runs = []
         for r in range(a.reps):
             topic = self.topic(f"lat{rate}")
-            log(f"latency at {rate} tx/s for {a.latency_seconds:.0f}s{', producer ' + shown if shown else ''}, rep {r + 1}/{a.reps}")
-            runs.append(ours.latency(self.bootstrap, self.registry, topic, rate, a.latency_seconds, a.latency_warmup,
-                                     a.accounts, a.seed + r, self.work, topic, proc_timeout(int(rate * a.latency_seconds)),
-                                     producer_extra=extra))
+            log(
+                f"latency at {rate} tx/s for {a.latency_seconds:.0f}s{', producer ' + shown if shown else ''}, "
+                f"rep {r + 1}/{a.reps}"
+            )
+            runs.append(
+                ours.latency(
+                    self.bootstrap,
+                    self.registry,
+                    topic,
+                    rate,
+                    a.latency_seconds,
+                    a.latency_warmup,
+                    a.accounts,
+                    a.seed + r,
+                    self.work,
+                    topic,
+                    proc_timeout(int(rate * a.latency_seconds)),
+                    producer_extra=extra,
+                )
+            )
         return summarize(runs, {"producer_settings": shown} if shown else {})
 
     def latency_step(self) -> dict:
@@ -299,8 +381,18 @@ class Bench:
             topic = self.topic("e2e")
             self.ensure(topic)
             log(f"EndToEndLatency: {a.e2e_records} round trips, rep {r + 1}/{a.reps}")
-            runs.append(kafka_tools.end_to_end_latency(self.bootstrap, topic, a.e2e_records, size, self.java_settings,
-                                                       self.work, topic, proc_timeout(a.e2e_records * 5)))
+            runs.append(
+                kafka_tools.end_to_end_latency(
+                    self.bootstrap,
+                    topic,
+                    a.e2e_records,
+                    size,
+                    self.java_settings,
+                    self.work,
+                    topic,
+                    proc_timeout(a.e2e_records * 5),
+                )
+            )
         e2e = summarize(runs, {"record_size": size})
         return {"rates": out, "end_to_end_latency": e2e}
 
@@ -318,13 +410,22 @@ class Bench:
                 c = done["consumer"]["ours_eos"]  # same runs, already measured
             else:
                 c = self.our_consumer(n, acc, "exactly_once_v2", reps)
-            rows.append({"transactions": n, "accounts": acc, "producer_reps": p["reps"], "consumer_reps": c["reps"],
-                         "producer_us_per_tx": p["us_per_tx"], "producer_peak_rss_mib": p["peak_rss_mib"],
-                         "consumer_us_per_tx": c["us_per_tx"], "consumer_peak_rss_mib": c["peak_rss_mib"],
-                         "consumer_steady_us_per_tx": 1e6 / c["steady_records_per_s"],
-                         # The producer's own clock starts at its first send, after imports, topic and registry
-                         # set-up, on a topic written before (see our_producer_once).
-                         "producer_steady_us_per_tx": 1e6 / p["records_per_s"]})
+            rows.append(
+                {
+                    "transactions": n,
+                    "accounts": acc,
+                    "producer_reps": p["reps"],
+                    "consumer_reps": c["reps"],
+                    "producer_us_per_tx": p["us_per_tx"],
+                    "producer_peak_rss_mib": p["peak_rss_mib"],
+                    "consumer_us_per_tx": c["us_per_tx"],
+                    "consumer_peak_rss_mib": c["peak_rss_mib"],
+                    "consumer_steady_us_per_tx": 1e6 / c["steady_records_per_s"],
+                    # The producer's own clock starts at its first send, after imports, topic and registry
+                    # set-up, on a topic written before (see our_producer_once).
+                    "producer_steady_us_per_tx": 1e6 / p["records_per_s"],
+                }
+            )
         running = self.running_consumer()
         for row in rows:
             if row["accounts"] == a.accounts and row["transactions"] in running:
@@ -343,11 +444,14 @@ class Bench:
         order = [n for r in range(max(reps.values())) for n in sizes if r < reps[n]]
         bursts = [workload(n, a.accounts, a.seed + 1000 + i) for i, n in enumerate(order)]
         warmup = workload(a.running_warmup, a.accounts, a.seed + 999)
-        log(f"a consumer kept running: {warmup.count} tx unmeasured, then bursts of {', '.join(f'{n:,}' for n in sizes)}"
-            f" ({len(bursts)} in all)")
-        spans = ours.consumer_bursts(self.bootstrap, self.registry, self.topic("running"), warmup, bursts, self.work,
-                                     "running", proc_timeout(max(sizes)))
-        return {n: median([s / wl.count * 1e6 for s, wl in zip(spans, bursts) if wl.count == n]) for n in sizes}
+        log(
+            f"a consumer kept running: {warmup.count} tx unmeasured, then bursts of {', '.join(f'{n:,}' for n in sizes)}"
+            f" ({len(bursts)} in all)"
+        )
+        spans = ours.consumer_bursts(
+            self.bootstrap, self.registry, self.topic("running"), warmup, bursts, self.work, "running", proc_timeout(max(sizes))
+        )
+        return {n: median([s / wl.count * 1e6 for s, wl in zip(spans, bursts, strict=True) if wl.count == n]) for n in sizes}
 
 
 def summarize(runs: list[dict], extra: dict) -> dict:
@@ -378,11 +482,16 @@ def main(argv: list[str] | None = None) -> int:
     work = args.out / "work"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
-    results: dict = {"started_at": time.strftime("%Y-%m-%d %H:%M:%S %Z"), **machine_and_versions(),
-                     "params": {k: v for k, v in vars(args).items() if k not in ("out", "bootstrap", "registry")}}
+    results: dict = {
+        "started_at": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        **machine_and_versions(),
+        "params": {k: v for k, v in vars(args).items() if k not in ("out", "bootstrap", "registry")},
+    }
     t0 = time.monotonic()
-    with stack_for(args.bootstrap, args.registry, "txpipe-bench-stack-",
-                   work / "stack-logs" if args.keep_work else None) as (bootstrap, registry):
+    with stack_for(args.bootstrap, args.registry, "txpipe-bench-stack-", work / "stack-logs" if args.keep_work else None) as (
+        bootstrap,
+        registry,
+    ):
         b = Bench(args, bootstrap, registry, work)
         if {"consumer", "latency", "growth"} & set(args.steps):
             results["consumer_class_archive"] = b.class_archive()

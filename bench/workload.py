@@ -43,8 +43,7 @@ def workload(count: int, accounts: int, seed: int) -> Workload:
         value_bytes += FRAME_OVERHEAD + tx.ByteSize()
         totals[tx.account_number] = totals.get(tx.account_number, Decimal(0)) + amount_decimal(tx.amount)
     n = max(count, 1)
-    return Workload(count, accounts, seed, key_bytes / n, value_bytes / n,
-                    {acc: format_total(t) for acc, t in totals.items()})
+    return Workload(count, accounts, seed, key_bytes / n, value_bytes / n, {acc: format_total(t) for acc, t in totals.items()})
 
 
 def running_lines(count: int, accounts: int, seed: int) -> list[tuple[str, str]]:

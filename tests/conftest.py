@@ -13,7 +13,7 @@ GOLDEN = ROOT / "tests" / "golden" / "wire_vectors.json"
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     # Generated code is build output; build it here so a bare `pytest` works on a fresh clone too.
-    from txpipe.compile_protos import compile_protos
+    from txpipe_tools.compile_protos import compile_protos
 
     compile_protos()
 

@@ -27,7 +27,7 @@ _UUID7_LAYOUT = "TTTTTTTT-TTTT-7RRR-VRRR-RRRRRRRRRRRR"
 _REFERENCE_LAYOUT = "REF-##########"  # each # an upper-case hex digit
 _HEX_DIGITS = b"0123456789abcdef"
 # Any hex digit to a variant digit, two random bits' worth: 0-3 -> 8, 4-7 -> 9, 8-b -> a, c-f -> b.
-_TO_VARIANT = bytes.maketrans(_HEX_DIGITS, b"8888" b"9999" b"aaaa" b"bbbb")
+_TO_VARIANT = bytes.maketrans(_HEX_DIGITS, b"88889999aaaabbbb")
 
 
 def account_numbers(accounts: int) -> list[str]:
@@ -36,7 +36,9 @@ def account_numbers(accounts: int) -> list[str]:
     return [f"ACC-{i:0{width}d}" for i in range(1, accounts + 1)]
 
 
-def generate(count: int, accounts: int, seed: int, start: datetime = DEFAULT_START, *, reuse: bool = False) -> Iterator[Transaction]:
+def generate(
+    count: int, accounts: int, seed: int, start: datetime = DEFAULT_START, *, reuse: bool = False
+) -> Iterator[Transaction]:
     """Yields ``count`` transactions over ``accounts`` accounts.
 
     The first ``accounts`` transactions go one to each account, so every account gets
@@ -64,7 +66,7 @@ def generate(count: int, accounts: int, seed: int, start: datetime = DEFAULT_STA
         # of the producer's time per record).
         picks, cents, signs, steps = _draws(rng, n)
         chosen = [names[i] if i < accounts else names[p % accounts] for i, p in enumerate(picks, made)]
-        amounts = [(c % 500_000 + 1) / (-100 if s < _REFUND_BELOW else 100) for c, s in zip(cents, signs)]
+        amounts = [(c % 500_000 + 1) / (-100 if s < _REFUND_BELOW else 100) for c, s in zip(cents, signs, strict=True)]
         clocks = list(accumulate([s % 2_000 + 1 for s in steps], initial=clock_ms))[1:]
         clock_ms = clocks[-1]
         ids = _uuid7_texts(rng, clocks)
@@ -72,7 +74,7 @@ def generate(count: int, accounts: int, seed: int, start: datetime = DEFAULT_STA
         if reuse:
             tx = Transaction()
             stamp = tx.transaction_datetime
-        for tid, account, ref, amount, clock in zip(ids, chosen, refs, amounts, clocks):
+        for tid, account, ref, amount, clock in zip(ids, chosen, refs, amounts, clocks, strict=True):
             if not reuse:
                 tx = Transaction()
                 stamp = tx.transaction_datetime
@@ -90,8 +92,12 @@ def generate(count: int, accounts: int, seed: int, start: datetime = DEFAULT_STA
 def _draws(rng: random.Random, n: int) -> tuple[tuple[int, ...], ...]:
     """n draws each of: the account (32 bits), the cents (32), the refund (16) and the time step (16)."""
     raw = rng.randbytes(12 * n)
-    return (struct.unpack_from(f"<{n}I", raw, 0), struct.unpack_from(f"<{n}I", raw, 4 * n),
-            struct.unpack_from(f"<{n}H", raw, 8 * n), struct.unpack_from(f"<{n}H", raw, 10 * n))
+    return (
+        struct.unpack_from(f"<{n}I", raw, 0),
+        struct.unpack_from(f"<{n}I", raw, 4 * n),
+        struct.unpack_from(f"<{n}H", raw, 8 * n),
+        struct.unpack_from(f"<{n}H", raw, 10 * n),
+    )
 
 
 def _uuid7_texts(rng: random.Random, clocks: list[int]) -> list[str]:

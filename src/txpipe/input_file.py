@@ -19,15 +19,18 @@ import re
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, Protocol, cast
 
-from txpipe.seen_ids import SeenIds
 from txpipe.schema import Transaction
+from txpipe.seen_ids import SeenIds
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 FIELDS = ("transaction_id", "account_number", "transaction_reference", "transaction_datetime", "amount")
 FORMATS = ("csv", "jsonl")
@@ -162,12 +165,14 @@ def _kind(value: Any) -> str:
 def to_transaction(record: dict[str, Any]) -> tuple[Transaction | None, str | None, str | None]:
     """Validates one record; returns (transaction, None, None) or (None, field, message)."""
     get = record.get
-    return make_transaction(get("transaction_id"), get("account_number"), get("transaction_reference"),
-                            get("transaction_datetime"), get("amount"))
+    return make_transaction(
+        get("transaction_id"), get("account_number"), get("transaction_reference"), get("transaction_datetime"), get("amount")
+    )
 
 
-def make_transaction(tid: Any, account: Any, reference: Any, when: Any, amount: Any
-                     ) -> tuple[Transaction | None, str | None, str | None]:
+def make_transaction(
+    tid: Any, account: Any, reference: Any, when: Any, amount: Any
+) -> tuple[Transaction | None, str | None, str | None]:
     """The transaction of one row's values (None where missing), or (None, field, message)."""
     # Straight-line code: this runs once per row, and a loop over the fields cost a tenth more.
     if tid is None:
@@ -232,6 +237,20 @@ def _over_limit(text: str, limit: int) -> str | None:
 # --- the bytes ---------------------------------------------------------------------------------
 
 
+class StopRequest(Protocol):
+    """What a blocked read checks while it waits: ``requested`` turns true once the run is to stop."""
+
+    requested: bool
+
+
+class _Stream(Protocol):
+    """An opened input: a file, a .gz being decompressed, or stdin."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
 class _Chunks(io.RawIOBase):
     """The input's bytes, read by a thread of their own and handed over a chunk at a time.
 
@@ -241,17 +260,17 @@ class _Chunks(io.RawIOBase):
     The thread also decompresses a .gz (zlib runs without the GIL) while the sender works.
     """
 
-    def __init__(self, open_stream, stop=None):
+    def __init__(self, open_stream: Callable[[], _Stream], stop: StopRequest | None = None):
         super().__init__()
         self.stop = stop
-        self.queue: queue.Queue = queue.Queue(_CHUNKS_AHEAD)
+        self.queue: queue.Queue[bytes | Exception] = queue.Queue(_CHUNKS_AHEAD)
         self.closing = threading.Event()
         self.pending = b""
         self.done = False
         self.thread = threading.Thread(target=self._read_all, args=(open_stream,), name="txpipe-input", daemon=True)
         self.thread.start()
 
-    def _read_all(self, open_stream) -> None:
+    def _read_all(self, open_stream: Callable[[], _Stream]) -> None:
         try:
             stream = open_stream()
             # read1: what one read or one decompression step gives, so a truncated .gz hands over
@@ -269,7 +288,7 @@ class _Chunks(io.RawIOBase):
         except Exception as exc:  # OSError, EOFError (a truncated .gz), zlib.error, gzip.BadGzipFile
             self._put(exc)
 
-    def _put(self, item) -> None:
+    def _put(self, item: bytes | Exception) -> None:
         while not self.closing.is_set():
             try:
                 self.queue.put(item, timeout=0.25)
@@ -280,7 +299,7 @@ class _Chunks(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:
+    def readinto(self, buffer: WriteableBuffer) -> int:
         if not self.pending:
             if self.done:
                 return 0
@@ -298,8 +317,9 @@ class _Chunks(io.RawIOBase):
                 self.done = True
                 return 0
             self.pending = item
-        n = min(len(buffer), len(self.pending))
-        buffer[:n] = self.pending[:n]
+        view = memoryview(buffer)
+        n = min(len(view), len(self.pending))
+        view[:n] = self.pending[:n]
         self.pending = self.pending[n:]
         return n
 
@@ -308,13 +328,15 @@ class _Chunks(io.RawIOBase):
         super().close()
 
 
-def _opener(path: Path | str):
+def _opener(path: Path | str) -> Callable[[], _Stream]:
     if str(path) == STDIN:
-        def open_stdin():
-            stream = sys.stdin.buffer
+
+        def open_stdin() -> _Stream:
+            stream = cast(io.BufferedReader, sys.stdin.buffer)  # what Python gives it: peek() is there
             if stream.peek(2)[:2] == b"\x1f\x8b":  # gzip's magic: `cat x.csv.gz | ... -i -` works too
                 return gzip.GzipFile(fileobj=stream, mode="rb")
             return stream
+
         return open_stdin
     if str(path).lower().endswith(".gz"):
         return lambda: gzip.open(path, "rb")
@@ -329,7 +351,7 @@ class _Lines:
     record grows past the limit, ending that record (csv starts afresh on its next call).
     """
 
-    def __init__(self, stream: io.BufferedReader, limit: int, first: bytes = b""):
+    def __init__(self, stream: BinaryIO, limit: int, first: bytes = b""):
         self.stream, self.limit = stream, limit
         self.first = first
         self.line_no = 0
@@ -380,7 +402,9 @@ class _Lines:
             return line.decode("utf-8")
         except UnicodeDecodeError as exc:
             if self.bad_utf8 is None:
-                self.bad_utf8 = f"byte 0x{line[exc.start]:02x} at column {exc.start + 1} of line {self.line_no} is not valid UTF-8"
+                self.bad_utf8 = (
+                    f"byte 0x{line[exc.start]:02x} at column {exc.start + 1} of line {self.line_no} is not valid UTF-8"
+                )
             return line.decode("utf-8", "surrogateescape")
 
     def record_raw(self) -> bytes:
@@ -407,8 +431,15 @@ class Input:
     by the consumer anyway, and a duplicate in an input file is a data bug.
     """
 
-    def __init__(self, path: Path | str, fmt: str | None = None, *, stop=None, max_row_bytes: int = MAX_ROW_BYTES,
-                 seen: SeenIds | None = None):
+    def __init__(
+        self,
+        path: Path | str,
+        fmt: str | None = None,
+        *,
+        stop: StopRequest | None = None,
+        max_row_bytes: int = MAX_ROW_BYTES,
+        seen: SeenIds | None = None,
+    ):
         self.path = path
         self.name = display_name(path)
         self.max_row_bytes = max_row_bytes
@@ -423,7 +454,7 @@ class Input:
 
     def _read_first_line(self) -> bytes:
         first = self.stream.readline(self.max_row_bytes + 1)
-        return first[len(_BOM):] if first.startswith(_BOM) else first
+        return first[len(_BOM) :] if first.startswith(_BOM) else first
 
     def close(self) -> None:
         self.chunks.close()
@@ -433,7 +464,7 @@ class Input:
     def __enter__(self) -> Input:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def rows(self) -> Iterator[InputRow | InputError]:
@@ -456,7 +487,8 @@ class Input:
                     if first is not None:
                         yield InputError(name, line_no, "transaction_id", f"duplicate of line {first}", raw)
                     else:
-                        yield InputRow(line_no, tx, raw)
+                        # Only a row too long to keep in memory has its bytes in a file, and it is never valid.
+                        yield InputRow(line_no, tx, cast(bytes, raw))
             self.last_line = self.lines.line_no
 
     def _csv_records(self) -> Iterator[tuple[int, list[Any] | None, bytes | IO[bytes], str | InputError | None]]:
@@ -573,7 +605,7 @@ def _json_kind(value: Any) -> str:
     return {list: "array", str: "string", bool: "boolean", type(None): "null"}.get(type(value), "number")
 
 
-def read(path: Path | str, fmt: str | None = None, **options) -> Iterator[InputRow | InputError]:
+def read(path: Path | str, fmt: str | None = None, **options: Any) -> Iterator[InputRow | InputError]:
     """Yields each row of ``path`` as an InputRow or an InputError, in input order."""
     with Input(path, fmt, **options) as source:
         yield from source.rows()

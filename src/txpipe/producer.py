@@ -25,11 +25,13 @@ import secrets
 import signal
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
+from typing import cast
 
-from confluent_kafka import KafkaError, KafkaException, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
@@ -38,8 +40,8 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 from txpipe import generator, input_file
 from txpipe.progress import Progress
 from txpipe.rejects import RejectsFile
-from txpipe.seen_ids import SeenIds
 from txpipe.schema import Transaction
+from txpipe.seen_ids import SeenIds
 from txpipe.totals import RunningTotals, amount_decimal, format_total
 
 EXIT_OK = 0
@@ -52,8 +54,11 @@ REGISTRY_REQUEST_TIMEOUT_S = 10
 # Rejections printed one by one; past this many they are counted (and kept by --rejects).
 PRINTED_REJECTIONS = 100
 # The variables -b, -s and -t fall back on (compose's `run --rm producer -n 5000` replaces every flag).
-ENVIRONMENT = {"bootstrap_servers": "TXPIPE_BOOTSTRAP_SERVERS", "schema_registry": "TXPIPE_SCHEMA_REGISTRY",
-               "topic": "TXPIPE_TOPIC"}
+ENVIRONMENT = {
+    "bootstrap_servers": "TXPIPE_BOOTSTRAP_SERVERS",
+    "schema_registry": "TXPIPE_SCHEMA_REGISTRY",
+    "topic": "TXPIPE_TOPIC",
+}
 
 
 class ProducerError(Exception):
@@ -68,30 +73,69 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         epilog="Exit codes: 0 all delivered, 1 delivery/connection failure, 2 usage, 3 input rows rejected, 130 interrupted.",
     )
     env = os.environ.get
-    p.add_argument("-b", "--bootstrap-servers", default=env(ENVIRONMENT["bootstrap_servers"]),
-                   help="Kafka bootstrap servers, e.g. 127.0.0.1:9092 (default: $TXPIPE_BOOTSTRAP_SERVERS)")
-    p.add_argument("-s", "--schema-registry", default=env(ENVIRONMENT["schema_registry"]),
-                   help="schema registry base URL (default: $TXPIPE_SCHEMA_REGISTRY)")
-    p.add_argument("-t", "--topic", default=env(ENVIRONMENT["topic"]),
-                   help="topic to send to, created when missing (default: $TXPIPE_TOPIC)")
-    p.add_argument("-i", "--input", help="CSV or JSON Lines file of transactions, .gz too, or - for standard input; "
-                                         "without it, synthetic ones are generated")
-    p.add_argument("--format", "--input-format", dest="input_format", choices=input_file.FORMATS,
-                   help="format of --input (default: from its name, else from its first line)")
-    p.add_argument("--rejects", type=Path, metavar="FILE",
-                   help="write each rejected row as read, with its line and reason, to FILE: fix them there and send FILE with -i")
+    p.add_argument(
+        "-b",
+        "--bootstrap-servers",
+        default=env(ENVIRONMENT["bootstrap_servers"]),
+        help="Kafka bootstrap servers, e.g. 127.0.0.1:9092 (default: $TXPIPE_BOOTSTRAP_SERVERS)",
+    )
+    p.add_argument(
+        "-s",
+        "--schema-registry",
+        default=env(ENVIRONMENT["schema_registry"]),
+        help="schema registry base URL (default: $TXPIPE_SCHEMA_REGISTRY)",
+    )
+    p.add_argument(
+        "-t", "--topic", default=env(ENVIRONMENT["topic"]), help="topic to send to, created when missing (default: $TXPIPE_TOPIC)"
+    )
+    p.add_argument(
+        "-i",
+        "--input",
+        help="CSV or JSON Lines file of transactions, .gz too, or - for standard input; without it, synthetic ones are generated",
+    )
+    p.add_argument(
+        "--format",
+        "--input-format",
+        dest="input_format",
+        choices=input_file.FORMATS,
+        help="format of --input (default: from its name, else from its first line)",
+    )
+    p.add_argument(
+        "--rejects",
+        type=Path,
+        metavar="FILE",
+        help="write each rejected row as read, with its line and reason, to FILE: fix them there and send FILE with -i",
+    )
     p.add_argument("-n", "--count", type=int, default=1000, help="synthetic transactions to send (default 1000)")
     p.add_argument("-a", "--accounts", type=int, default=20, help="synthetic accounts (default 20)")
-    p.add_argument("--seed", type=int,
-                   help="random seed of the synthetic data (default: a fresh one each run, printed in the summary)")
+    p.add_argument(
+        "--seed", type=int, help="random seed of the synthetic data (default: a fresh one each run, printed in the summary)"
+    )
     p.add_argument("-r", "--rate", type=float, default=0, help="at most this many transactions per second (default 0: unlimited)")
     p.add_argument("-p", "--partitions", type=int, default=6, help="partitions if the topic is created (default 6)")
-    p.add_argument("--replication-factor", type=int, default=-1,
-                   help="replication factor if the topic is created (default -1: the broker's default.replication.factor)")
-    p.add_argument("--ground-truth", type=Path, help="write the acknowledged transactions and exact per-account totals to this JSON file")
-    p.add_argument("--flush-timeout", type=float, default=60, help="seconds to wait for outstanding deliveries on exit (default 60)")
-    p.add_argument("--registry-wait", type=float, default=60, help="seconds to keep retrying an unreachable schema registry (default 60)")
-    p.add_argument("-X", dest="extra", action="append", default=[], metavar="KEY=VALUE", help="extra librdkafka producer setting (repeatable)")
+    p.add_argument(
+        "--replication-factor",
+        type=int,
+        default=-1,
+        help="replication factor if the topic is created (default -1: the broker's default.replication.factor)",
+    )
+    p.add_argument(
+        "--ground-truth", type=Path, help="write the acknowledged transactions and exact per-account totals to this JSON file"
+    )
+    p.add_argument(
+        "--flush-timeout", type=float, default=60, help="seconds to wait for outstanding deliveries on exit (default 60)"
+    )
+    p.add_argument(
+        "--registry-wait", type=float, default=60, help="seconds to keep retrying an unreachable schema registry (default 60)"
+    )
+    p.add_argument(
+        "-X",
+        dest="extra",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra librdkafka producer setting (repeatable)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
     for name, var in ENVIRONMENT.items():
@@ -157,6 +201,10 @@ def ensure_topic(admin: AdminClient, topic: str, partitions: int, replication_fa
     return True
 
 
+# A delivery callback: librdkafka's outcome of one record (an error, or None) and the record.
+DeliveryReport = Callable[[KafkaError | None, Message], None]
+
+
 @dataclass
 class Stats:
     """What happened to each transaction handed to the producer."""
@@ -179,7 +227,7 @@ class Stats:
         """Whether each acknowledged record is reported: only when a ground truth records it."""
         return self.truth is not None
 
-    def on_delivery(self, err, msg) -> None:
+    def on_delivery(self, err: KafkaError | None, msg: Message) -> None:
         """The producer's delivery callback: the one place a delivery outcome surfaces."""
         if err is not None:
             self.failed_one(err.str(), msg.key())
@@ -194,7 +242,7 @@ class Stats:
         if not self.reports_successes:
             self.delivered = self.queued - self.failed
 
-    def failed_one(self, reason: str, what) -> None:
+    def failed_one(self, reason: str, what: object) -> None:
         """Counts one undelivered transaction and keeps the first reason."""
         self.failed += 1
         if self.first_error is None:
@@ -205,9 +253,10 @@ def delivery_settings(stats: Stats) -> dict[str, object]:
     """Producer settings that route delivery reports to ``stats``.
 
     Without a ground truth to keep, librdkafka reports only failures: a success callback per record
-    cost about a tenth of the producer's time (a million sends took 4.4-4.6 s instead of 4.9-5.4 s). Every record still ends in exactly one of three ways
-    (acknowledged, reported failed, or still queued when flush() gives up), so after the flush
-    Stats.settle counts the acknowledged ones as the rest.
+    cost about a tenth of the producer's time (a million sends took 4.4-4.6 s instead of 4.9-5.4 s).
+    Every record still ends in exactly one of three ways (acknowledged, reported failed, or still
+    queued when flush() gives up), so after the flush Stats.settle counts the acknowledged ones as
+    the rest.
     """
     return {"on_delivery": stats.on_delivery, "delivery.report.only.error": not stats.reports_successes}
 
@@ -222,7 +271,7 @@ class _Stop:
     signals = 0
     name: str | None = None
 
-    def __call__(self, signum, frame) -> None:
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
         self.requested = True
         self.signals += 1
         self.name = self.name or signal.Signals(signum).name
@@ -252,15 +301,15 @@ class Sender:
         self.ctx = SerializationContext(topic, MessageField.VALUE)
         self.header: bytes | None = None
         # Called with the reason when produce() refuses a record outright; None: that ends the run.
-        self.unsendable = None
+        self.unsendable: Callable[[str], None] | None = None
         self.feed: InputFeed | None = None  # the input's rows, when sending an input
 
-    def _report_with_truth(self, tx: Transaction):
+    def _report_with_truth(self, tx: Transaction) -> DeliveryReport:
         stats = self.stats
         truth = stats.truth
         assert truth is not None
 
-        def report(err, msg) -> None:
+        def report(err: KafkaError | None, msg: Message) -> None:
             # As Stats.on_delivery, and remember each acked record in delivery order: per partition that is send order.
             if err is not None:
                 stats.failed_one(err.str(), tx.transaction_id)
@@ -299,7 +348,7 @@ class Sender:
                     raise Stopped("stopped while waiting for the schema registry") from None
                 delay = min(delay * 2, 5.0)
         payload = tx.SerializeToString()
-        if not value.endswith(payload):
+        if value is None or not value.endswith(payload):
             raise ProducerError("the registry serializer's output does not end with the message bytes; cannot reuse its header")
         self.header = value[: len(value) - len(payload)]
         return value
@@ -313,8 +362,9 @@ class Sender:
         """Queues one transaction, waiting for queue space rather than dropping it."""
         self.send_all((tx,))
 
-    def send_all(self, txs: Iterable[Transaction], stop: _Stop | None = None, rate: float = 0,
-                 progress: Progress | None = None) -> None:
+    def send_all(
+        self, txs: Iterable[Transaction], stop: _Stop | None = None, rate: float = 0, progress: Progress | None = None
+    ) -> None:
         """Queues each transaction in turn until ``stop`` is requested, at most ``rate`` a second if set.
 
         This loop is the producer's hot path, so everything it looks up is bound to a local first
@@ -367,7 +417,7 @@ class Sender:
         finally:
             self.stats.queued = queued
 
-    def _produce_when_room(self, value: bytes, key: bytes, report, stop: _Stop) -> bool:
+    def _produce_when_room(self, value: bytes, key: bytes, report: DeliveryReport | None, stop: _Stop) -> bool:
         """Retries until the record is queued (True) or a stop is requested (False): a broker
         that never answers never makes room."""
         while not stop.requested:
@@ -409,7 +459,7 @@ class InputFeed:
                     # Asked for the next: the send loop is done with this row.
                     stats.last_line = item.line
                 else:
-                    self.reject(item)
+                    self.reject(cast(input_file.InputError, item))  # the rows are InputRow or InputError
             stats.last_line = self.source.lines.line_no
         except input_file.InputStopped:
             return
@@ -501,15 +551,18 @@ def run(args: argparse.Namespace, stop: _Stop, stats: Stats | None = None) -> St
     return stats
 
 
-def send(args: argparse.Namespace, stats: Stats, sender: Sender, stop: _Stop, progress: Progress | None,
-         started: list[float]) -> None:
+def send(
+    args: argparse.Namespace, stats: Stats, sender: Sender, stop: _Stop, progress: Progress | None, started: list[float]
+) -> None:
     """Queues every transaction of the run (the input's valid rows, or synthetic ones) until done or stopped;
     appends to ``started`` when the sending itself began. Flushing is the caller's."""
     try:
         if args.input is None:
             stats.seed = synthetic_seed(args)
             # A ground truth's delivery reports keep each transaction, so each must be its own object.
-            txs: Iterator[Transaction] = generator.generate(args.count, args.accounts, stats.seed, reuse=not stats.reports_successes)
+            txs: Iterator[Transaction] = generator.generate(
+                args.count, args.accounts, stats.seed, reuse=not stats.reports_successes
+            )
         else:
             try:
                 source = input_file.Input(args.input, args.input_format, stop=stop, seen=SeenIds())

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import TextIO
 
 
 class Progress:
     """Redraws at most ten times a second so it costs nothing on the send path."""
 
-    def __init__(self, total: int | None, enabled: bool, stream=sys.stderr) -> None:
+    def __init__(self, total: int | None, enabled: bool, stream: TextIO = sys.stderr) -> None:
         self.total = total
         self.enabled = enabled
         self.stream = stream

@@ -96,4 +96,3 @@ class RejectsFile:
 
 def _ended(raw: bytes) -> bytes:
     return raw if raw.endswith(b"\n") else raw + b"\n"
-

@@ -8,7 +8,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised only on a broken checkout
     raise ImportError(
         "txpipe.gen is missing: the protobuf modules are generated at build time. "
-        "Run `make setup` (or `python -m txpipe.compile_protos`)."
+        "Run `make setup` (or `python -m txpipe_tools.compile_protos`)."
     ) from exc
 
 __all__ = ["AccountTotal", "Transaction"]

@@ -43,11 +43,12 @@ class SeenIds:
         first = recent.get(tid)
         if first is not None:
             return first
-        if self.bitmap is not None:
+        bitmap, db = self.bitmap, self.db
+        if bitmap is not None and db is not None:
             slot = hash(tid) & (self.bitmap_bits - 1)
-            if self.bitmap[slot >> 3] & (1 << (slot & 7)):
+            if bitmap[slot >> 3] & (1 << (slot & 7)):
                 self.queries += 1
-                row = self.db.execute("SELECT line FROM ids WHERE id = ?", (tid,)).fetchone()
+                row: tuple[int] | None = db.execute("SELECT line FROM ids WHERE id = ?", (tid,)).fetchone()
                 if row is not None:
                     return row[0]
         recent[tid] = line
@@ -68,6 +69,7 @@ class SeenIds:
             self.db.execute("CREATE TABLE ids (id TEXT PRIMARY KEY, line INTEGER NOT NULL) WITHOUT ROWID")
             self.bitmap = bytearray(self.bitmap_bits >> 3)
         bitmap, mask = self.bitmap, self.bitmap_bits - 1
+        assert bitmap is not None, "allocated with the database"
         for tid in self.recent:
             slot = hash(tid) & mask
             bitmap[slot >> 3] |= 1 << (slot & 7)
@@ -92,5 +94,5 @@ class SeenIds:
     def __enter__(self) -> SeenIds:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()

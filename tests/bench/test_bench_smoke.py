@@ -32,12 +32,20 @@ def _positive(where: str, figures: dict) -> None:
 def test_bench_smoke_writes_every_figure(tmp_path: Path) -> None:
     import matplotlib  # noqa: F401  (requirements-bench.txt, part of requirements-dev.txt: missing is a failure)
     import psutil  # noqa: F401
+
     jar = ROOT / "scala" / "target" / "txpipe-consumer.jar"
     assert jar.is_file(), "the consumer jar is needed: make consumer-jar"
     out = tmp_path / "bench"
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
-    proc = subprocess.run([sys.executable, "-m", "bench.run", "--smoke", "--out", str(out)], cwd=ROOT, env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--smoke", "--out", str(out)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout[-4000:]
     r = json.loads((out / "results.json").read_text())
 
@@ -49,14 +57,25 @@ def test_bench_smoke_writes_every_figure(tmp_path: Path) -> None:
     _positive("warm_up", _numbers(r["warm_up"], "records", "consumer_wall_s"))
 
     p = r["producer"]
-    _positive("producer.ours", _numbers(p["ours"], "records_per_s", "mib_per_s", "wall_records_per_s", "peak_rss_mib", "avg_record_bytes"))
-    _positive("producer.producer_performance", _numbers(p["producer_performance"], "records_per_s", "mib_per_s", "peak_rss_mib", "record_size"))
+    _positive(
+        "producer.ours",
+        _numbers(p["ours"], "records_per_s", "mib_per_s", "wall_records_per_s", "peak_rss_mib", "avg_record_bytes"),
+    )
+    _positive(
+        "producer.producer_performance",
+        _numbers(p["producer_performance"], "records_per_s", "mib_per_s", "peak_rss_mib", "record_size"),
+    )
     _positive("producer", _numbers(p, "ratio", "ratio_wall"))
 
     c = r["consumer"]
     for side in ("ours_eos", "ours_alos"):
-        _positive(f"consumer.{side}", _numbers(c[side], "wall_records_per_s", "steady_records_per_s", "peak_rss_mib", "us_per_tx"))
-    _positive("consumer.consumer_performance", _numbers(c["consumer_performance"], "records_per_s", "wall_records_per_s", "peak_rss_mib"))
+        _positive(
+            f"consumer.{side}", _numbers(c[side], "wall_records_per_s", "steady_records_per_s", "peak_rss_mib", "us_per_tx")
+        )
+    _positive(
+        "consumer.consumer_performance",
+        _numbers(c["consumer_performance"], "records_per_s", "wall_records_per_s", "peak_rss_mib"),
+    )
     _positive("consumer", _numbers(c, "ratio_eos", "ratio_alos", "misplaced_cost"))
     _positive("consumer.ours_eos_misplaced", _numbers(c["ours_eos_misplaced"], "wall_records_per_s", "moved_share"))
     # fnv1a and murmur2 agree on about one partition in six: most records must have moved.
@@ -65,7 +84,9 @@ def test_bench_smoke_writes_every_figure(tmp_path: Path) -> None:
     lat = r["latency"]
     assert set(lat["rates"]) == {"1000", "10000"}
     for rate, d in lat["rates"].items():
-        _positive(f"latency.{rate}", _numbers(d["ours"], "p50_ms", "p95_ms", "p99_ms", "p999_ms", "received", "achieved_send_rate"))
+        _positive(
+            f"latency.{rate}", _numbers(d["ours"], "p50_ms", "p95_ms", "p99_ms", "p999_ms", "received", "achieved_send_rate")
+        )
     _positive("latency.10000.ours_linger0", _numbers(lat["rates"]["10000"]["ours_linger0"], "p50_ms", "p99_ms", "received"))
     e2e = lat["end_to_end_latency"]
     _positive("latency.end_to_end_latency", _numbers(e2e, "avg_ms"))
@@ -75,9 +96,20 @@ def test_bench_smoke_writes_every_figure(tmp_path: Path) -> None:
     rows = r["growth"]["rows"]
     assert len({row["transactions"] for row in rows}) >= 2 and len({row["accounts"] for row in rows}) >= 2
     for row in rows:
-        _positive(f"growth[{row['transactions']},{row['accounts']}]", _numbers(
-            row, "producer_us_per_tx", "producer_steady_us_per_tx", "consumer_us_per_tx", "consumer_steady_us_per_tx",
-            "producer_peak_rss_mib", "consumer_peak_rss_mib", "producer_reps", "consumer_reps"))
+        _positive(
+            f"growth[{row['transactions']},{row['accounts']}]",
+            _numbers(
+                row,
+                "producer_us_per_tx",
+                "producer_steady_us_per_tx",
+                "consumer_us_per_tx",
+                "consumer_steady_us_per_tx",
+                "producer_peak_rss_mib",
+                "consumer_peak_rss_mib",
+                "producer_reps",
+                "consumer_reps",
+            ),
+        )
 
     kept = [row for row in rows if row["accounts"] == r["params"]["accounts"]]
     _positive("growth, consumer kept running", {f"{row['transactions']}": row.get("consumer_running_us_per_tx") for row in kept})

@@ -41,12 +41,16 @@ def engine() -> str:
             pass
     podman = shutil.which("podman")
     if not podman:
-        pytest.fail("no container engine: no Docker engine answers `docker info` and podman is not installed; "
-                    "run `bash tools/container/setup-podman.sh` (installs and configures podman)")
+        pytest.fail(
+            "no container engine: no Docker engine answers `docker info` and podman is not installed; "
+            "run `bash tools/container/setup-podman.sh` (installs and configures podman)"
+        )
     info = _run([podman, "info"], timeout=60)
     if info.returncode != 0:
-        pytest.fail(f"podman is installed but does not work (`podman info` failed): {info.stderr.strip()[-2000:]}\n"
-                    "run `bash tools/container/setup-podman.sh`")
+        pytest.fail(
+            f"podman is installed but does not work (`podman info` failed): {info.stderr.strip()[-2000:]}\n"
+            "run `bash tools/container/setup-podman.sh`"
+        )
     return "podman"
 
 

@@ -39,9 +39,10 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from txpipe import generator, producer, verify
-from txpipe.consumer_process import LINE
+from txpipe import generator, producer
 from txpipe.totals import amount_decimal, format_total
+from txpipe_tools import verify
+from txpipe_tools.consumer_runner import LINE
 
 pytestmark = pytest.mark.container
 
@@ -97,10 +98,10 @@ def test_readme_docker_commands_are_the_ones_this_test_runs():
     form the issue asks for (no Docker engine needed)."""
     r = Readme()
     assert r.cluster_up[-2:] == ["-d", "--wait"] or "--wait" in r.cluster_up
-    assert r.apps_up[r.apps_up.index("up"):] == ["up", "-d", "--build", "--scale", "consumer=3"]
+    assert r.apps_up[r.apps_up.index("up") :] == ["up", "-d", "--build", "--scale", "consumer=3"]
     assert "-v" in r.cluster_down, "the cluster's down must remove its volumes too (down -v)"
-    assert producer.parse_args(r.run_producer[r.run_producer.index("kafka-producer:v1.0") + 1:]).topic == TOPIC
-    args = r.run_consumer[r.run_consumer.index("kafka-consumer:v1.0") + 1:]
+    assert producer.parse_args(r.run_producer[r.run_producer.index("kafka-producer:v1.0") + 1 :]).topic == TOPIC
+    args = r.run_consumer[r.run_consumer.index("kafka-consumer:v1.0") + 1 :]
     # The examples run unchanged: the apps take the cluster's default.replication.factor (3, as its
     # min.insync.replicas=2 needs); the walkthrough checks every topic they create has 3 replicas.
     assert "--replication-factor" not in args, "the README's consumer example should need no replication factor"
@@ -117,7 +118,9 @@ def _run(cmd: list[str], timeout: float, env: dict | None = None, check: bool = 
     except subprocess.TimeoutExpired as exc:
         pytest.fail(f"`{shlex.join(cmd)}` did not finish within {timeout:.0f}s:\n{(exc.stderr or b'')[-3000:]}")
     if check:
-        assert result.returncode == 0, f"`{shlex.join(cmd)}` exited {result.returncode}:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+        assert result.returncode == 0, (
+            f"`{shlex.join(cmd)}` exited {result.returncode}:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+        )
     return result
 
 
@@ -192,7 +195,7 @@ def consumer_lines(logs_cmd: list[str], env: dict) -> list[tuple[str, str, str, 
     """(timestamp, container, account, total) of every total line the consumers logged, oldest first.
     The README's `logs -f consumer`, with timestamps and without following."""
     at = logs_cmd.index("logs")
-    cmd = logs_cmd[:at + 1] + [a for a in logs_cmd[at + 1:] if a not in ("-f", "--follow")] + ["--timestamps", "--no-color"]
+    cmd = logs_cmd[: at + 1] + [a for a in logs_cmd[at + 1 :] if a not in ("-f", "--follow")] + ["--timestamps", "--no-color"]
     out = _run(cmd, 120, env).stdout
     lines = []
     for raw in out.splitlines():
@@ -227,8 +230,9 @@ def wait_for_log_totals(logs_cmd: list[str], env: dict, expected: dict[str, str]
 
 
 def dlq_records(bootstrap: str) -> int:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"ct-dlq-{secrets.token_hex(4)}",
-                         "isolation.level": "read_uncommitted"})
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": f"ct-dlq-{secrets.token_hex(4)}", "isolation.level": "read_uncommitted"}
+    )
     try:
         meta = consumer.list_topics(f"{TOPIC}-dlq", timeout=30).topics[f"{TOPIC}-dlq"]
         assert meta.error is None, f"{TOPIC}-dlq: {meta.error}"
@@ -268,8 +272,24 @@ def check_totals_topic(bootstrap: str, expected: dict[str, str], transactions: i
 
 def send_batch(argv: list[str], name: str, env: dict) -> subprocess.Popen:
     """Another batch from the producer image on the cluster's network (the README's docker run, own flags)."""
-    cmd = ["docker", "run", "--rm", "--name", name, "--network", NETWORK, "kafka-producer:v1.0",
-           "-b", "broker:9092", "-s", "http://schema-registry:8081/apis/ccompat/v7", "-t", TOPIC, "-q", *argv]
+    cmd = [
+        "docker",
+        "run",
+        "--rm",
+        "--name",
+        name,
+        "--network",
+        NETWORK,
+        "kafka-producer:v1.0",
+        "-b",
+        "broker:9092",
+        "-s",
+        "http://schema-registry:8081/apis/ccompat/v7",
+        "-t",
+        TOPIC,
+        "-q",
+        *argv,
+    ]
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -280,7 +300,9 @@ def finish_batch(proc: subprocess.Popen, argv: list[str], timeout: float = 240) 
         proc.kill()
         pytest.fail(f"producer batch {argv} did not finish within {timeout:.0f}s")
     n = batch_size(argv)
-    assert proc.returncode == 0 and f"delivered={n} failed=0" in out, f"batch {argv}: exit {proc.returncode}\n{out[-2000:]}\n{err[-3000:]}"
+    assert proc.returncode == 0 and f"delivered={n} failed=0" in out, (
+        f"batch {argv}: exit {proc.returncode}\n{out[-2000:]}\n{err[-3000:]}"
+    )
 
 
 class Steps:
@@ -303,14 +325,18 @@ class Steps:
 @pytest.fixture(scope="module")
 def compose_env(engine, base_images) -> dict:
     if engine != "docker":
-        pytest.fail("the compose walkthrough needs Docker Engine and Docker Compose v2 (podman is only the fallback "
-                    "of the other container tests): run `bash tools/container/setup-docker.sh`")
+        pytest.fail(
+            "the compose walkthrough needs Docker Engine and Docker Compose v2 (podman is only the fallback "
+            "of the other container tests): run `bash tools/container/setup-docker.sh`"
+        )
     version = _run(["docker", "compose", "version"], 30, check=False)
     if version.returncode != 0:
         pytest.fail(f"`docker compose version` failed: {version.stderr.strip()}; run `bash tools/container/setup-docker.sh`")
     leftovers = _run(["docker", "ps", "-a", "-q", "--filter", f"label=com.docker.compose.project={CLUSTER_PROJECT}"], 30).stdout
-    assert not leftovers.strip(), ("containers of docker/docker-compose.yml already exist: stop them with "
-                                   "`docker compose -f docker/docker-compose.yml down -v` first")
+    assert not leftovers.strip(), (
+        "containers of docker/docker-compose.yml already exist: stop them with "
+        "`docker compose -f docker/docker-compose.yml down -v` first"
+    )
     env = {**os.environ}
     for pair in base_images["args"][1::2]:  # PYTHON_IMAGE=..., JDK_IMAGE=..., JRE_IMAGE=...
         key, value = pair.split("=", 1)
@@ -347,8 +373,10 @@ def test_readme_compose_walkthrough(compose_env, base_images, tmp_path):
         if up.returncode != 0:
             states = {c["Service"]: (c.get("State"), c.get("Health")) for c in compose_ps(cluster_file, env)}
             logs = _run(["docker", "compose", "-f", cluster_file, "logs", "--no-color", "--tail", "40"], 120, env, check=False)
-            pytest.fail(f"`{shlex.join(readme.cluster_up)}` exited {up.returncode}: {states}\n{up.stderr[-2000:]}\n"
-                        f"last log lines:\n{logs.stdout[-8000:]}")
+            pytest.fail(
+                f"`{shlex.join(readme.cluster_up)}` exited {up.returncode}: {states}\n{up.stderr[-2000:]}\n"
+                f"last log lines:\n{logs.stdout[-8000:]}"
+            )
         steps.done("cluster up --wait")
         rows = compose_ps(cluster_file, env)
         assert sorted(c["Service"] for c in rows) == ["kafka-1", "kafka-2", "kafka-3", "registry-topics", "schema-registry"]
@@ -368,12 +396,13 @@ def test_readme_compose_walkthrough(compose_env, base_images, tmp_path):
 
         # 2. The README's docker run lines, as written.
         produced = _run(readme.run_producer, 300, env)
-        run_args = readme.run_producer[readme.run_producer.index("kafka-producer:v1.0") + 1:]
+        run_args = readme.run_producer[readme.run_producer.index("kafka-producer:v1.0") + 1 :]
         assert f"delivered={batch_size(run_args)} failed=0" in produced.stdout, produced.stdout[-2000:]
         sent.append(as_sent(run_args, produced.stdout))
         expected = expected_totals(*sent)
-        proc = subprocess.Popen(readme.run_consumer, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, bufsize=1)
+        proc = subprocess.Popen(
+            readme.run_consumer, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1
+        )
         extra.append(proc)
         last: dict[str, str] = {}
         reached = threading.Event()
@@ -397,8 +426,10 @@ def test_readme_compose_walkthrough(compose_env, base_images, tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             pytest.fail("the README's consumer did not stop within 90s of SIGTERM")
-        assert ok, (f"the README's docker run consumer did not print the producer's totals within 300s: "
-                    f"{verify.compare(expected, last)[:5]}\nstderr:\n{''.join(stderr_tail[-30:])}")
+        assert ok, (
+            f"the README's docker run consumer did not print the producer's totals within 300s: "
+            f"{verify.compare(expected, last)[:5]}\nstderr:\n{''.join(stderr_tail[-30:])}"
+        )
         topics = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=30).topics
         mine = {n: t for n, t in topics.items() if n.startswith(f"{GROUP}-") or n.startswith(f"{TOPIC}")}
         assert {f"{TOPIC}", f"{TOPIC}-totals", f"{TOPIC}-dlq"} <= set(mine), sorted(mine)
@@ -409,7 +440,7 @@ def test_readme_compose_walkthrough(compose_env, base_images, tmp_path):
 
         # 3. Both apps with compose, three consumers.
         _run(readme.apps_up, 1800, env)
-        apps_cmd = readme.apps_up[:readme.apps_up.index("up")]
+        apps_cmd = readme.apps_up[: readme.apps_up.index("up")]
         config = json.loads(_run([*apps_cmd, "config", "--format", "json"], 60, env).stdout)
         compose_producer = [str(a) for a in config["services"]["producer"]["command"]]
         deadline = time.monotonic() + 300
@@ -481,11 +512,18 @@ def test_readme_compose_walkthrough(compose_env, base_images, tmp_path):
         down = _run(readme.cluster_down, 300, env, check=False)
     assert down.returncode == 0, down.stderr
     left = {
-        "containers": _run(["docker", "ps", "-a", "-q", "--filter", f"label=com.docker.compose.project={CLUSTER_PROJECT}"], 30).stdout
+        "containers": _run(
+            ["docker", "ps", "-a", "-q", "--filter", f"label=com.docker.compose.project={CLUSTER_PROJECT}"], 30
+        ).stdout
         + _run(["docker", "ps", "-a", "-q", "--filter", f"label=com.docker.compose.project={APPS_PROJECT}"], 30).stdout
-        + _run(["docker", "ps", "-a", "-q", "--filter", "ancestor=kafka-producer:v1.0", "--filter", "ancestor=kafka-consumer:v1.0"], 30).stdout,
+        + _run(
+            ["docker", "ps", "-a", "-q", "--filter", "ancestor=kafka-producer:v1.0", "--filter", "ancestor=kafka-consumer:v1.0"],
+            30,
+        ).stdout,
         "networks": _run(["docker", "network", "ls", "-q", "--filter", f"name=^{NETWORK}$"], 30).stdout,
-        "volumes": _run(["docker", "volume", "ls", "-q", "--filter", f"label=com.docker.compose.project={CLUSTER_PROJECT}"], 30).stdout
+        "volumes": _run(
+            ["docker", "volume", "ls", "-q", "--filter", f"label=com.docker.compose.project={CLUSTER_PROJECT}"], 30
+        ).stdout
         + _run(["docker", "volume", "ls", "-q", "--filter", f"label=com.docker.compose.project={APPS_PROJECT}"], 30).stdout,
     }
     assert not any(v.strip() for v in left.values()), f"left behind after down: {left}"

@@ -17,7 +17,6 @@ instead of the stand-ins (a machine that can pull them).
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 import socket
@@ -28,13 +27,10 @@ from pathlib import Path
 
 import pytest
 
-try:
-    import yaml
-except ImportError as exc:  # a failure, not a skip: the compose checks must run
-    raise ImportError("PyYAML parses the compose files: pip install -r requirements-dev.txt (PyYAML==6.0.4)") from exc
-
-from txpipe import local_stack, verify  # noqa: E402
-from txpipe.consumer_process import LINE  # noqa: E402
+from tests.support.compose import environment, load_compose, server_properties
+from tests.support.product import PRODUCT_MODULES
+from txpipe_tools import local_stack, verify
+from txpipe_tools.consumer_runner import JVM_OPTIONS_FILE, LINE
 
 pytestmark = pytest.mark.container
 
@@ -55,12 +51,6 @@ KAFKA_SERVICES = ("kafka-1", "kafka-2", "kafka-3")
 # Helpers
 
 
-def load_compose(path: Path) -> dict:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    assert isinstance(data, dict) and isinstance(data.get("services"), dict), f"{path}: no services"
-    return data
-
-
 def command_list(service: dict) -> list[str]:
     cmd = service.get("command")
     if isinstance(cmd, str):
@@ -75,13 +65,6 @@ def flag_value(args: list[str], flag: str) -> str | None:
         if a == flag:
             return args[i + 1]
     return None
-
-
-def environment(service: dict) -> dict[str, str]:
-    env = service.get("environment") or {}
-    if isinstance(env, list):
-        env = dict(item.split("=", 1) for item in env)
-    return {k: str(v) for k, v in env.items()}
 
 
 def dockerignore_matcher(lines: list[str]):
@@ -190,13 +173,6 @@ def test_cluster_compose_contract():
     assert any(str(p).endswith(":8081") for p in registry["ports"])
 
 
-# What the apache/kafka image does with its environment: every KAFKA_* variable but these becomes a
-# server.properties entry (KAFKA_FOO_BAR -> foo.bar, ___ -> -, __ -> _). KAFKA_HEAP_OPTS is the
-# start script's JVM flag, not a broker setting.
-IMAGE_ENV_EXCLUDES = {"KAFKA_VERSION", "KAFKA_HEAP_OPTS", "KAFKA_HEAP_OPT", "KAFKA_LOG4J_OPTS", "KAFKA_OPTS",
-                      "KAFKA_JMX_OPTS", "KAFKA_JVM_PERFORMANCE_OPTS", "KAFKA_GC_LOG_OPTS", "KAFKA_LOG4J_ROOT_LOGLEVEL",
-                      "KAFKA_LOG4J_LOGGERS", "KAFKA_TOOLS_LOG4J_LOGLEVEL"}
-
 CHECK_KAFKA_CONFIG = """
 import java.io.FileReader;
 import java.util.Properties;
@@ -216,18 +192,6 @@ public class CheckKafkaConfig {
     }
 }
 """
-
-
-def server_properties(env: dict[str, str]) -> dict[str, str]:
-    """The server.properties the apache/kafka image renders from a service's environment."""
-    props = {}
-    for key, value in env.items():
-        if not key.startswith("KAFKA_") or key in IMAGE_ENV_EXCLUDES:
-            continue
-        name = key[len("KAFKA_"):].lower().replace("___", "-").replace("__", "\0").replace("_", ".").replace("\0", "_")
-        # Compose interpolation with the defaults (${VAR:-default}).
-        props[name] = re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", value)
-    return props
 
 
 def test_cluster_compose_kafka_settings_are_valid_for_kafka_4_2_2(tmp_path):
@@ -289,11 +253,15 @@ def test_dockerfile_contract():
     assert args["JDK_IMAGE"] == "eclipse-temurin:17-jdk"
     assert args["JRE_IMAGE"] == "eclipse-temurin:17-jre"
     stages = dict((name, base) for base, name in re.findall(r"^FROM (\S+) AS (\S+)$", text, re.M))
-    assert stages == {"python-builder": "${PYTHON_IMAGE}", "scala-builder": "${JDK_IMAGE}",
-                      "producer": "${PYTHON_IMAGE}", "consumer": "${JRE_IMAGE}"}
+    assert stages == {
+        "python-builder": "${PYTHON_IMAGE}",
+        "scala-builder": "${JDK_IMAGE}",
+        "producer": "${PYTHON_IMAGE}",
+        "consumer": "${JRE_IMAGE}",
+    }
     blocks = dict(re.findall(r"^FROM \S+ AS (\S+)$(.*?)(?=^FROM |\Z)", text, re.M | re.S))
     assert 'ENTRYPOINT ["python", "-m", "txpipe.producer"]' in blocks["producer"]
-    assert re.search(r'ENTRYPOINT \["java", "-jar", "\S+\.jar"\]', blocks["consumer"])
+    assert re.search(r'ENTRYPOINT \["java", "@/app/consumer.jvm-options", "-jar", "\S+\.jar"\]', blocks["consumer"])
     for target in ("producer", "consumer"):
         users = re.findall(r"^USER (\S+)", blocks[target], re.M)
         assert users and users[-1].split(":")[0] not in ("root", "0"), f"{target} must run as non-root"
@@ -306,18 +274,26 @@ def test_dockerfile_contract():
     python = blocks["python-builder"]
     assert python.index("pip install") < python.index("COPY src/")
     assert "grpcio-tools" in python and "compile_protos" in python
-    # The image runs the consumer JVM with the flags the demo, tests and bench use.
-    from txpipe.consumer_process import JVM_FLAGS
-    tool_options = re.search(r'^ENV JAVA_TOOL_OPTIONS="([^"]*)"', blocks["consumer"], re.M)
-    assert tool_options and set(JVM_FLAGS) <= set(tool_options.group(1).split())
+    # The image runs the consumer JVM with the flags the demo, tests and bench use: their one file.
+    assert "COPY docker/consumer.jvm-options /app/consumer.jvm-options" in blocks["consumer"]
+    assert "JAVA_TOOL_OPTIONS=" not in re.sub(r"^#.*$", "", blocks["consumer"], flags=re.M), "a second copy of the flags"
 
 
 def test_dockerignore_keeps_the_context_small():
     ignored = dockerignore_matcher((ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines())
-    for path in (".venv/bin/python", ".stack/images/jdk.tar", ".git/HEAD", "scala/target/txpipe-consumer.jar",
-                 "scala/project/target/config-classes/x.class", "scala/project/project/target/x",
-                 "src/txpipe/gen/transaction_pb2.py", "src/txpipe/__pycache__/producer.cpython-311.pyc",
-                 ".pytest_cache/v/cache", "tests/unit/test_totals.py", "bench-results/x.json"):
+    for path in (
+        ".venv/bin/python",
+        ".stack/images/jdk.tar",
+        ".git/HEAD",
+        "scala/target/txpipe-consumer.jar",
+        "scala/project/target/config-classes/x.class",
+        "scala/project/project/target/x",
+        "src/txpipe/gen/transaction_pb2.py",
+        "src/txpipe/__pycache__/producer.cpython-311.pyc",
+        ".pytest_cache/v/cache",
+        "tests/unit/test_totals.py",
+        "bench-results/x.json",
+    ):
         assert ignored(path), f"{path} would be sent to the build context"
     text = DOCKERFILE.read_text(encoding="utf-8")
     sources = []
@@ -327,8 +303,12 @@ def test_dockerignore_keeps_the_context_small():
     for src in sources:
         assert (ROOT / src).exists(), f"COPY source {src} missing"
         assert not ignored(src.rstrip("/")), f"COPY source {src} is excluded by .dockerignore"
-    for path in ("src/txpipe/producer.py", "scala/src/main/scala/txpipe/consumer/Main.scala", "proto/transaction.proto",
-                 "docker/certs/README.md"):
+    for path in (
+        "src/txpipe/producer.py",
+        "scala/src/main/scala/txpipe/consumer/Main.scala",
+        "proto/transaction.proto",
+        "docker/certs/README.md",
+    ):
         assert not ignored(path), f"{path} is needed in the build context"
 
 
@@ -344,11 +324,22 @@ def _run(cmd: list[str], timeout: float, **kw) -> subprocess.CompletedProcess:
 def images(engine, base_images) -> dict:
     """Both targets built; build times and image sizes printed and written to .stack/container-images.json."""
     base_image_args = base_images["args"]
-    report = {"engine": engine, "base_build_args": base_image_args, "base_images_seconds": base_images["seconds"],
-              "images": {}}
+    report = {"engine": engine, "base_build_args": base_image_args, "base_images_seconds": base_images["seconds"], "images": {}}
     for target, tag in (("producer", PRODUCER_IMAGE), ("consumer", CONSUMER_IMAGE)):
-        cmd = [engine, "build", "--network", "host", "-f", str(DOCKERFILE), "--target", target,
-               *base_image_args, "-t", tag, str(ROOT)]
+        cmd = [
+            engine,
+            "build",
+            "--network",
+            "host",
+            "-f",
+            str(DOCKERFILE),
+            "--target",
+            target,
+            *base_image_args,
+            "-t",
+            tag,
+            str(ROOT),
+        ]
         t0 = time.monotonic()
         try:
             result = _run(cmd, timeout=1800)
@@ -362,8 +353,13 @@ def images(engine, base_images) -> dict:
         size = int(meta.get("Size") or meta.get("VirtualSize") or 0)
         config = meta.get("Config") or {}
         report["images"][target] = {
-            "tag": tag, "build_seconds": seconds, "size_bytes": size, "size_mb": round(size / 1e6, 1),
-            "user": config.get("User"), "entrypoint": config.get("Entrypoint"), "labels": config.get("Labels") or {},
+            "tag": tag,
+            "build_seconds": seconds,
+            "size_bytes": size,
+            "size_mb": round(size / 1e6, 1),
+            "user": config.get("User"),
+            "entrypoint": config.get("Entrypoint"),
+            "labels": config.get("Labels") or {},
         }
         print(f"{tag}: built in {seconds}s, {size / 1e6:.1f} MB")
     REPORT.parent.mkdir(parents=True, exist_ok=True)
@@ -375,12 +371,55 @@ def test_images_metadata(images):
     for target, info in images["images"].items():
         assert info["user"] and info["user"].split(":")[0] not in ("root", "0"), f"{target} runs as root"
         labels = info["labels"]
-        for key in ("org.opencontainers.image.title", "org.opencontainers.image.version",
-                    "org.opencontainers.image.description", "org.opencontainers.image.base.name"):
+        for key in (
+            "org.opencontainers.image.title",
+            "org.opencontainers.image.version",
+            "org.opencontainers.image.description",
+            "org.opencontainers.image.base.name",
+        ):
             assert labels.get(key), f"{target}: label {key} missing"
         assert info["size_bytes"] > 0
     assert images["images"]["producer"]["entrypoint"] == ["python", "-m", "txpipe.producer"]
-    assert images["images"]["consumer"]["entrypoint"][:2] == ["java", "-jar"]
+    assert images["images"]["consumer"]["entrypoint"][:3] == ["java", "@/app/consumer.jvm-options", "-jar"]
+
+
+def test_producer_image_holds_the_producer_package_only(engine, images):
+    """The producer image's Python has the txpipe modules the product ships and none of the project's tooling."""
+    probe = (
+        "import importlib.util, json, pkgutil, txpipe; print(json.dumps({"
+        "'tooling': [m for m in ('txpipe_tools', 'tests', 'bench') if importlib.util.find_spec(m)], "
+        "'txpipe': sorted(m.name for m in pkgutil.iter_modules(txpipe.__path__))}))"
+    )
+    result = _run([engine, "run", "--rm", "--entrypoint", "python", PRODUCER_IMAGE, "-c", probe], timeout=120)
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert found["tooling"] == []
+    assert set(found["txpipe"]) == PRODUCT_MODULES - {"__init__"}
+
+
+def test_consumer_image_runs_java_with_the_options_file(engine, images):
+    """The consumer image holds docker/consumer.jvm-options as it is, and its java reads it."""
+    shipped = _run([engine, "run", "--rm", "--entrypoint", "cat", CONSUMER_IMAGE, "/app/consumer.jvm-options"], timeout=120)
+    assert shipped.returncode == 0, shipped.stderr
+    assert shipped.stdout == JVM_OPTIONS_FILE.read_text(encoding="utf-8")
+    flags = _run(
+        [
+            engine,
+            "run",
+            "--rm",
+            "--entrypoint",
+            "java",
+            CONSUMER_IMAGE,
+            "@/app/consumer.jvm-options",
+            "-XX:+PrintFlagsFinal",
+            "-version",
+        ],
+        timeout=120,
+    )
+    assert flags.returncode == 0, flags.stderr
+    assert re.search(r"\bMaxHeapSize\s+= 167772160\b", flags.stdout), "not the file's -Xmx160m"
+    assert re.search(r"\bExitOnOutOfMemoryError\s+= true\b", flags.stdout)
+    assert re.search(r"\bUseSerialGC\s+= true\b", flags.stdout)
 
 
 def _free_port() -> int:
@@ -392,8 +431,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("container-stack-run")
-    handle = local_stack.up(kafka_port=_free_port(), controller_port=_free_port(), registry_port=_free_port(),
-                            run_dir=run_dir)
+    handle = local_stack.up(kafka_port=_free_port(), controller_port=_free_port(), registry_port=_free_port(), run_dir=run_dir)
     try:
         yield handle
     finally:
@@ -453,11 +491,36 @@ def test_images_run_the_pipeline_on_the_local_stack(engine, images, stack, tmp_p
     try:
         # Producer: a fixed seed, ground truth written to the mounted directory.
         try:
-            produced = _run([engine, "run", "--rm", "--name", producer_name, "--network", "host",
-                             "-v", f"{out}:/out", PRODUCER_IMAGE,
-                             "-b", stack.bootstrap_servers, "-s", stack.schema_registry_url, "-t", topic,
-                             "-n", "1500", "-a", "12", "--seed", "4242", "--ground-truth", "/out/truth.json", "-q"],
-                            timeout=300)
+            produced = _run(
+                [
+                    engine,
+                    "run",
+                    "--rm",
+                    "--name",
+                    producer_name,
+                    "--network",
+                    "host",
+                    "-v",
+                    f"{out}:/out",
+                    PRODUCER_IMAGE,
+                    "-b",
+                    stack.bootstrap_servers,
+                    "-s",
+                    stack.schema_registry_url,
+                    "-t",
+                    topic,
+                    "-n",
+                    "1500",
+                    "-a",
+                    "12",
+                    "--seed",
+                    "4242",
+                    "--ground-truth",
+                    "/out/truth.json",
+                    "-q",
+                ],
+                timeout=300,
+            )
         except subprocess.TimeoutExpired:
             pytest.fail("the producer container did not finish within 300s")
         assert produced.returncode == 0, f"producer failed:\n{produced.stdout[-2000:]}\n{produced.stderr[-4000:]}"
@@ -467,10 +530,29 @@ def test_images_run_the_pipeline_on_the_local_stack(engine, images, stack, tmp_p
         assert len(expected) == 12
 
         # Consumer: its stdout lines, until every account's last total is the ground truth's.
-        proc = subprocess.Popen([engine, "run", "--name", consumer_name, "--network", "host", CONSUMER_IMAGE,
-                                 "-b", stack.bootstrap_servers, "-s", stack.schema_registry_url, "-t", topic,
-                                 "-g", group],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+        proc = subprocess.Popen(
+            [
+                engine,
+                "run",
+                "--name",
+                consumer_name,
+                "--network",
+                "host",
+                CONSUMER_IMAGE,
+                "-b",
+                stack.bootstrap_servers,
+                "-s",
+                stack.schema_registry_url,
+                "-t",
+                topic,
+                "-g",
+                group,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
         stderr_lines: list[str] = []
         threading.Thread(target=lambda: stderr_lines.extend(proc.stderr), daemon=True).start()
         output = ContainerOutput(proc)
@@ -480,8 +562,7 @@ def test_images_run_the_pipeline_on_the_local_stack(engine, images, stack, tmp_p
             assert reached and not wrong, (
                 f"consumer container ({'running' if proc.poll() is None else f'exited {proc.returncode}'}) "
                 f"did not print the expected totals within 240s: {len(wrong)} accounts differ, "
-                f"e.g. {dict(list(wrong.items())[:5])}; {len(output.lines)} lines; stderr tail:\n"
-                + "".join(stderr_lines[-30:])
+                f"e.g. {dict(list(wrong.items())[:5])}; {len(output.lines)} lines; stderr tail:\n" + "".join(stderr_lines[-30:])
             )
             assert set(output.last) == set(expected), "totals for accounts the producer never sent to"
             tuples = [line for line in output.lines if LINE.match(line)]

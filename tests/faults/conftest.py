@@ -21,7 +21,10 @@ def fault_stack_run_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def fault_stack(fault_stack_run_dir):
     with running_stack(
-        fault_stack_run_dir, kafka_port=free_port(), controller_port=free_port(), registry_port=free_port(),
+        fault_stack_run_dir,
+        kafka_port=free_port(),
+        controller_port=free_port(),
+        registry_port=free_port(),
         registry_storage="file",
     ) as handle:
         yield handle
@@ -35,7 +38,11 @@ def cluster3(tmp_path_factory):
         ports.add(free_port())
     ports = sorted(ports)
     with running_stack(
-        run_dir, nodes=3, kafka_ports=ports[:3], controller_ports=ports[3:], registry_port=free_port(),
+        run_dir,
+        nodes=3,
+        kafka_ports=ports[:3],
+        controller_ports=ports[3:],
+        registry_port=free_port(),
         registry_storage="file",
     ) as handle:
         yield handle

@@ -23,9 +23,10 @@ from pathlib import Path
 
 from confluent_kafka import Consumer, TopicPartition
 
-from txpipe import generator, verify
-from txpipe.consumer_process import LINE, ConsumerProcess
+from txpipe import generator
 from txpipe.totals import RunningTotals, format_total
+from txpipe_tools import verify
+from txpipe_tools.consumer_runner import LINE, ConsumerProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 DURATIONS_FILE = ROOT / ".stack" / "faults" / "durations.json"
@@ -53,7 +54,7 @@ class Expected:
     sequences: dict[str, list[str]]  # account -> running totals in order
 
     @classmethod
-    def from_generator(cls, count: int, accounts: int, seed: int) -> "Expected":
+    def from_generator(cls, count: int, accounts: int, seed: int) -> Expected:
         rt = RunningTotals()
         seqs: dict[str, list[str]] = {}
         for tx in generator.generate(count, accounts, seed):
@@ -61,7 +62,7 @@ class Expected:
         return cls(rt.formatted(), dict(rt.counts), seqs)
 
     @classmethod
-    def from_truth(cls, path: Path) -> "Expected":
+    def from_truth(cls, path: Path) -> Expected:
         truth = verify.load_ground_truth(path)
         seqs: dict[str, list[str]] = {}
         for r in truth["records"]:
@@ -70,20 +71,33 @@ class Expected:
 
 
 def producer_cmd(stack, topic: str, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "txpipe.producer", "-b", stack.bootstrap_servers, "-s", stack.schema_registry_url,
-            "-t", topic, "-q", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "txpipe.producer",
+        "-b",
+        stack.bootstrap_servers,
+        "-s",
+        stack.schema_registry_url,
+        "-t",
+        topic,
+        "-q",
+        *extra,
+    ]
 
 
-def start_producer(stack, topic: str, n: int, seed: int, *extra: str, rate: int | None = None,
-                   truth: Path | None = None, log: Path | None = None) -> subprocess.Popen:
+def start_producer(
+    stack, topic: str, n: int, seed: int, *extra: str, rate: int | None = None, truth: Path | None = None, log: Path | None = None
+) -> subprocess.Popen:
     args = ["-n", str(n), "-a", str(ACCOUNTS), "--seed", str(seed), *extra]
     if rate:
         args += ["-r", str(rate)]
     if truth:
         args += ["--ground-truth", str(truth)]
     out = open(log, "w") if log else subprocess.DEVNULL
-    return subprocess.Popen(producer_cmd(stack, topic, *args), stdout=out, stderr=subprocess.STDOUT,
-                            start_new_session=True, text=True)
+    return subprocess.Popen(
+        producer_cmd(stack, topic, *args), stdout=out, stderr=subprocess.STDOUT, start_new_session=True, text=True
+    )
 
 
 def wait_process(proc: subprocess.Popen, timeout: float, what: str) -> int:
@@ -113,8 +127,14 @@ FAST_FAILOVER = ["-X", "session.timeout.ms=6000", "-X", "heartbeat.interval.ms=1
 
 
 def new_consumer(stack, topic: str, group: str, state_dir: Path, log_dir: Path, *extra: str) -> ConsumerProcess:
-    return ConsumerProcess(stack.bootstrap_servers, stack.schema_registry_url, topic, group,
-                           extra_args=["--state-dir", str(state_dir), *FAST_FAILOVER, *extra], log_dir=log_dir).start()
+    return ConsumerProcess(
+        stack.bootstrap_servers,
+        stack.schema_registry_url,
+        topic,
+        group,
+        extra_args=["--state-dir", str(state_dir), *FAST_FAILOVER, *extra],
+        log_dir=log_dir,
+    ).start()
 
 
 @dataclass
@@ -160,7 +180,9 @@ def check_totals_topic(stack, topic: str, expected: Expected, timeout: float = 1
     got = verify.read_totals_topic(stack.bootstrap_servers, f"{topic}-totals", expected.totals, timeout=timeout)
     assert verify.compare(expected.totals, {a: t.total for a, t in got.items()}) == []
     counts = {a: t.transaction_count for a, t in got.items()}
-    assert counts == expected.counts, {a: (expected.counts.get(a), counts.get(a)) for a in expected.counts if expected.counts.get(a) != counts.get(a)}
+    assert counts == expected.counts, {
+        a: (expected.counts.get(a), counts.get(a)) for a in expected.counts if expected.counts.get(a) != counts.get(a)
+    }
 
 
 def topic_record_count(bootstrap: str, topic: str) -> int:
@@ -175,8 +197,13 @@ def topic_record_count(bootstrap: str, topic: str) -> int:
 
 def record_duration(scenario: str, seconds: float, n: int, result: str, **details) -> None:
     """Prints the scenario's duration and keeps it in .stack/faults/durations.json."""
-    entry = {"seconds": round(seconds, 1), "transactions": n, "result": result, **details,
-             "at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    entry = {
+        "seconds": round(seconds, 1),
+        "transactions": n,
+        "result": result,
+        **details,
+        "at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
     print(f"\n[fault] {scenario}: {json.dumps(entry)}", flush=True)
     DURATIONS_FILE.parent.mkdir(parents=True, exist_ok=True)
     try:

@@ -12,11 +12,23 @@ import time
 import pytest
 from confluent_kafka.admin import AdminClient
 
-from txpipe import local_stack
+from txpipe_tools import local_stack
 
 from .harness import (
-    ACCOUNTS, Expected, check_lines, check_totals_topic, fault_tx, new_consumer, rate_for, record_duration,
-    run_seconds, start_producer, topic_record_count, total_lines, wait_process, wait_until,
+    ACCOUNTS,
+    Expected,
+    check_lines,
+    check_totals_topic,
+    fault_tx,
+    new_consumer,
+    rate_for,
+    record_duration,
+    run_seconds,
+    start_producer,
+    topic_record_count,
+    total_lines,
+    wait_process,
+    wait_until,
 )
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration]
@@ -55,10 +67,10 @@ def test_consumer_killed_five_times_mid_transaction(fault_stack, topic, tmp_path
     kills = []
     try:
         for k in range(1, 6):
-            wait_until(lambda: total_lines(consumers) >= k * n // 7, CATCH_UP_TIMEOUT, f"{k}/7 of the lines")
+            wait_until(lambda k=k: total_lines(consumers) >= k * n // 7, CATCH_UP_TIMEOUT, f"{k}/7 of the lines")
             before = consumers[-1].line_count()
             # Kill only while lines are flowing: records were processed since the last commit.
-            wait_until(lambda: consumers[-1].line_count() > before, 60, "new lines")
+            wait_until(lambda before=before: consumers[-1].line_count() > before, 60, "new lines")
             consumers[-1].kill()
             wiped = k == 3
             if wiped:
@@ -74,8 +86,16 @@ def test_consumer_killed_five_times_mid_transaction(fault_stack, topic, tmp_path
     finally:
         for c in consumers:
             c.stop()
-    record_duration("1-consumer-kill-9-x5", time.monotonic() - t0, n, "pass", lines=report.lines,
-                    repeated_lines=report.repeated, repeats_per_restart=report.per_instance_repeats[1:], kills=kills)
+    record_duration(
+        "1-consumer-kill-9-x5",
+        time.monotonic() - t0,
+        n,
+        "pass",
+        lines=report.lines,
+        repeated_lines=report.repeated,
+        repeats_per_restart=report.per_instance_repeats[1:],
+        kills=kills,
+    )
 
 
 def test_scale_consumers_1_2_3_2_1(fault_stack, topic, tmp_path):
@@ -86,8 +106,9 @@ def test_scale_consumers_1_2_3_2_1(fault_stack, topic, tmp_path):
         # Streams normally keeps a stateful task on its caught-up instance and only warms the new
         # one up (moving it after a probing rebalance, >= 1 min later). Counting every lag as
         # acceptable moves the totals with the partitions at each step, which is what is under test.
-        return new_consumer(fault_stack, topic, group, tmp_path / f"state-{i}", tmp_path / "logs",
-                            "-X", "acceptable.recovery.lag=1000000000")
+        return new_consumer(
+            fault_stack, topic, group, tmp_path / f"state-{i}", tmp_path / "logs", "-X", "acceptable.recovery.lag=1000000000"
+        )
 
     c1 = consumer(1)
     all_consumers = [c1]
@@ -101,12 +122,12 @@ def test_scale_consumers_1_2_3_2_1(fault_stack, topic, tmp_path):
         # Spread the steps over the producer's run, each lasting a fifth of it (at least 8 s, time
         # for the new assignment to start working), so every step happens while data flows.
         dwell = max(8.0, run_seconds() / 5)
-        for k, (action, i) in enumerate(plan, start=1):
+        for action, i in plan:
             time.sleep(dwell)
             if action == "start":
                 running[i] = consumer(i)
                 all_consumers.append(running[i])
-                wait_until(lambda: "-> RUNNING" in running[i].stderr_text(), 120, f"instance {i} to join")
+                wait_until(lambda i=i: "-> RUNNING" in running[i].stderr_text(), 120, f"instance {i} to join")
             else:
                 running.pop(i).stop()  # graceful: SIGTERM, Streams closes and commits
             steps.append(f"{action} {i} -> {len(running)} instance(s)")
@@ -118,9 +139,16 @@ def test_scale_consumers_1_2_3_2_1(fault_stack, topic, tmp_path):
     finally:
         for c in all_consumers:
             c.stop()
-    record_duration("2-scale-1-2-3-2-1", time.monotonic() - t0, n, "pass", lines=report.lines,
-                    repeated_lines=report.repeated, lines_per_instance=[c.line_count() for c in all_consumers],
-                    steps=steps)
+    record_duration(
+        "2-scale-1-2-3-2-1",
+        time.monotonic() - t0,
+        n,
+        "pass",
+        lines=report.lines,
+        repeated_lines=report.repeated,
+        lines_per_instance=[c.line_count() for c in all_consumers],
+        steps=steps,
+    )
 
 
 def _leader(bootstrap: str, topic: str, partition: int) -> int:
@@ -139,15 +167,15 @@ def _fully_replicated(bootstrap: str) -> bool:
 def test_partition_leader_killed_on_three_nodes(cluster3, topic, tmp_path):
     n, t0 = fault_tx(), time.monotonic()
     stack = cluster3
-    consumers = [new_consumer(stack, topic, f"g-{topic}", tmp_path / "state", tmp_path / "logs",
-                              "--replication-factor", "3")]
+    consumers = [new_consumer(stack, topic, f"g-{topic}", tmp_path / "state", tmp_path / "logs", "--replication-factor", "3")]
     truth = tmp_path / "truth.json"
-    producer = start_producer(stack, topic, n, 303, "--replication-factor", "3", rate=rate_for(n), truth=truth,
-                              log=tmp_path / "producer.log")
+    producer = start_producer(
+        stack, topic, n, 303, "--replication-factor", "3", rate=rate_for(n), truth=truth, log=tmp_path / "producer.log"
+    )
     kills = []
     try:
         for k in range(1, 4):
-            wait_until(lambda: total_lines(consumers) >= k * n // 5, CATCH_UP_TIMEOUT, f"{k}/5 of the lines")
+            wait_until(lambda k=k: total_lines(consumers) >= k * n // 5, CATCH_UP_TIMEOUT, f"{k}/5 of the lines")
             wait_until(lambda: _fully_replicated(stack.bootstrap_servers), 120, "all ISRs full again")
             partition = (k - 1) % 6
             leader = _leader(stack.bootstrap_servers, topic, partition)
@@ -163,8 +191,15 @@ def test_partition_leader_killed_on_three_nodes(cluster3, topic, tmp_path):
     finally:
         for c in consumers:
             c.stop()
-    record_duration("3-three-nodes-leader-kill-9-x3", time.monotonic() - t0, n, "pass", lines=report.lines,
-                    repeated_lines=report.repeated, kills=kills)
+    record_duration(
+        "3-three-nodes-leader-kill-9-x3",
+        time.monotonic() - t0,
+        n,
+        "pass",
+        lines=report.lines,
+        repeated_lines=report.repeated,
+        kills=kills,
+    )
 
 
 def test_schema_registry_outage(fault_stack, topic, tmp_path):
@@ -189,9 +224,13 @@ def test_schema_registry_outage(fault_stack, topic, tmp_path):
         time.sleep(max(0.0, outage_s - (time.monotonic() - t_down)))
         # It waits for the registry instead of dead-lettering or skipping what it cannot decode.
         # (at start-up its check of the registry URL waits; once running, a schema lookup would)
-        wait_until(lambda: any(m in consumers[-1].stderr_text() for m in ("waiting for the schema registry",
-                                                                          "schema registry cannot answer")),
-                   30, "the new instance to report the registry outage")
+        wait_until(
+            lambda: any(
+                m in consumers[-1].stderr_text() for m in ("waiting for the schema registry", "schema registry cannot answer")
+            ),
+            30,
+            "the new instance to report the registry outage",
+        )
         assert consumers[-1].alive()
         local_stack.start_registry(run_dir=fault_stack.run_dir)
         down_s = time.monotonic() - t_down
@@ -205,8 +244,15 @@ def test_schema_registry_outage(fault_stack, topic, tmp_path):
             c.stop()
         if not local_stack.status(run_dir=fault_stack.run_dir)["registry_http_ok"]:
             local_stack.start_registry(run_dir=fault_stack.run_dir)
-    record_duration("4-registry-outage", time.monotonic() - t0, n, "pass", lines=report.lines,
-                    repeated_lines=report.repeated, registry_down_s=round(down_s, 1))
+    record_duration(
+        "4-registry-outage",
+        time.monotonic() - t0,
+        n,
+        "pass",
+        lines=report.lines,
+        repeated_lines=report.repeated,
+        registry_down_s=round(down_s, 1),
+    )
 
 
 def test_producer_killed_and_run_again(fault_stack, topic, tmp_path):
@@ -231,5 +277,11 @@ def test_producer_killed_and_run_again(fault_stack, topic, tmp_path):
     log = consumer.stderr_text()
     assert f"duplicates_dropped={sent_before_crash}" in log and f"counted={n} " in log, log[-2000:]
     assert log.count("dropping duplicate transaction_id=") == sent_before_crash
-    record_duration("5-producer-kill-9-rerun", time.monotonic() - t0, n, "pass", lines=report.lines,
-                    resent_duplicates_dropped=sent_before_crash)
+    record_duration(
+        "5-producer-kill-9-rerun",
+        time.monotonic() - t0,
+        n,
+        "pass",
+        lines=report.lines,
+        resent_duplicates_dropped=sent_before_crash,
+    )

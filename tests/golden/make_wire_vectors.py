@@ -1,8 +1,8 @@
 """Writes wire_vectors.json: golden record values shared by the Python and Scala tests.
 
 The JSON is committed and the tests read it; they never regenerate it. Rerun this only
-to add a case on purpose (``python tests/golden/make_wire_vectors.py``), then review the diff:
-a changed byte in an existing case means the wire format changed.
+to add a case on purpose (``python -m tests.golden.make_wire_vectors`` from the repository
+root), then review the diff: a changed byte in an existing case means the wire format changed.
 
 Each case has ``stage``: where a consumer must reject it ("frame": the Confluent
 framing; "payload": the protobuf bytes; "validation": a decoded Transaction that
@@ -15,7 +15,7 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
-from txpipe import wire_format
+from tests.support import wire_format
 from txpipe.schema import Transaction
 from txpipe.totals import amount_decimal
 
@@ -39,9 +39,15 @@ BOUNDARY_AMOUNTS = [
 # What the producer does with an amount's text: sent (and as what decimal) or rejected.
 AMOUNT_TEXTS = [
     *[(text, True) for _, text in BOUNDARY_AMOUNTS],
-    ("10.50", True), ("-0.00", True), ("1E3", True),
-    ("1234567890123456.78", False), ("99999999999999.99", False), ("9007199254740993", False),
-    ("0.1000000000000000055511151231257827", False), ("1e-400", False), ("2e308", False),
+    ("10.50", True),
+    ("-0.00", True),
+    ("1E3", True),
+    ("1234567890123456.78", False),
+    ("99999999999999.99", False),
+    ("9007199254740993", False),
+    ("0.1000000000000000055511151231257827", False),
+    ("1e-400", False),
+    ("2e308", False),
 ]
 
 
@@ -65,8 +71,15 @@ def tx_json(t: Transaction) -> dict:
 def valid(name: str, t: Transaction, shortcut: bool = True) -> dict:
     indexes = (0,)
     value = wire_format.frame(SCHEMA_ID, t.SerializeToString(deterministic=True), indexes, shortcut)
-    return {"name": name, "stage": "ok", "valid": True, "hex": value.hex(), "message_indexes": list(indexes),
-            "transaction": tx_json(t), "amount_decimal": str(amount_decimal(t.amount))}
+    return {
+        "name": name,
+        "stage": "ok",
+        "valid": True,
+        "hex": value.hex(),
+        "message_indexes": list(indexes),
+        "transaction": tx_json(t),
+        "amount_decimal": str(amount_decimal(t.amount)),
+    }
 
 
 def invalid(name: str, value: bytes, stage: str, error: str) -> dict:
@@ -78,8 +91,11 @@ def amount_text(text: str, accepted: bool) -> dict:
     arrives = repr(float(text))
     if accepted != (Decimal(arrives) == Decimal(text)) and arrives not in ("inf", "-inf"):
         raise AssertionError(f"{text}: expected accepted={accepted}")
-    return {"text": text, "accepted": accepted,
-            "arrives_as": None if arrives in ("inf", "-inf") else str(amount_decimal(float(text)))}
+    return {
+        "text": text,
+        "accepted": accepted,
+        "arrives_as": None if arrives in ("inf", "-inf") else str(amount_decimal(float(text))),
+    }
 
 
 def main() -> None:
@@ -99,8 +115,10 @@ def main() -> None:
         valid("unicode_text", tx("id-7", "ACC-Ü-0007", "Référence €", 1767225604, 1, 0.07)),
         # The amount rule's boundaries (issue 20): doubles the producer sends from these texts,
         # each read back to the same shortest decimal on both sides.
-        *[valid(f"amount_boundary_{name}", tx(f"id-b{n}", "ACC-0008", "", 1767225605, 0, float(text)))
-          for n, (name, text) in enumerate(BOUNDARY_AMOUNTS)],
+        *[
+            valid(f"amount_boundary_{name}", tx(f"id-b{n}", "ACC-0008", "", 1767225605, 0, float(text)))
+            for n, (name, text) in enumerate(BOUNDARY_AMOUNTS)
+        ],
         invalid("empty_value", b"", "frame", "too_short"),
         invalid("four_bytes", b"\x00\x00\x00\x00", "frame", "too_short"),
         invalid("header_only", b"\x00\x00\x00\x00\x01", "frame", "too_short"),
@@ -109,10 +127,19 @@ def main() -> None:
         invalid("negative_index_count", b"\x00\x00\x00\x00\x01\x01" + body, "frame", "message_index"),
         invalid("index_count_past_end", b"\x00\x00\x00\x00\x01\x06\x00", "frame", "message_index"),
         invalid("truncated_protobuf", wire_format.frame(SCHEMA_ID, body[:-3]), "payload", "protobuf"),
-        invalid("random_bytes_as_payload", wire_format.frame(SCHEMA_ID, bytes.fromhex("ffffffffffffffffffff")), "payload", "protobuf"),
+        invalid(
+            "random_bytes_as_payload", wire_format.frame(SCHEMA_ID, bytes.fromhex("ffffffffffffffffffff")), "payload", "protobuf"
+        ),
         invalid("nan_amount", wire_format.frame(SCHEMA_ID, nan_tx.SerializeToString(deterministic=True)), "validation", "amount"),
-        invalid("infinite_amount", wire_format.frame(SCHEMA_ID, inf_tx.SerializeToString(deterministic=True)), "validation", "amount"),
-        invalid("empty_account_number", wire_format.frame(SCHEMA_ID, empty_acc.SerializeToString(deterministic=True)), "validation", "account_number"),
+        invalid(
+            "infinite_amount", wire_format.frame(SCHEMA_ID, inf_tx.SerializeToString(deterministic=True)), "validation", "amount"
+        ),
+        invalid(
+            "empty_account_number",
+            wire_format.frame(SCHEMA_ID, empty_acc.SerializeToString(deterministic=True)),
+            "validation",
+            "account_number",
+        ),
     ]
     doc = {
         "description": "Confluent protobuf framing of txpipe.v1.Transaction; see tests/golden/make_wire_vectors.py",

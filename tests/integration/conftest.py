@@ -14,7 +14,7 @@ import socket
 
 import pytest
 
-from txpipe import local_stack
+from txpipe_tools import local_stack
 
 
 def free_port() -> int:

@@ -16,15 +16,18 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-from txpipe import generator, verify, wire_format
-from txpipe.consumer_process import ConsumerProcess
+from tests.support import wire_format
+from txpipe import generator
 from txpipe.producer import ensure_topic
 from txpipe.schema import Transaction
 from txpipe.totals import RunningTotals
+from txpipe_tools import verify
+from txpipe_tools.consumer_runner import ConsumerProcess
 
 from .test_bad_input import _read_dlq, _tx
 
 pytestmark = pytest.mark.integration
+
 
 def _proto_text() -> str:
     return (Path(__file__).resolve().parents[2] / "proto" / "transaction.proto").read_text(encoding="utf-8")
@@ -46,14 +49,19 @@ def test_librdkafka_defaults_unkeyed_and_foreign_keys_all_count(stack, topic, tm
     for i, t in enumerate(generator.generate(2000, 25, 4242)):
         # A third keyed by account, a third unkeyed, a third keyed by something else entirely.
         key = (t.account_number.encode(), None, uuid.uuid4().bytes)[i % 3]
-        producer.produce(topic, key=key, value=ser(t, ctx),
-                         on_delivery=lambda err, msg: errors.append(str(err)) if err else None)
+        producer.produce(topic, key=key, value=ser(t, ctx), on_delivery=lambda err, msg: errors.append(str(err)) if err else None)
         truth.add(t.account_number, t.amount)
         producer.poll(0)
     assert producer.flush(60) == 0 and not errors, errors
 
-    consumer = ConsumerProcess(stack.bootstrap_servers, stack.schema_registry_url, topic, f"g-{topic}",
-                               extra_args=["--state-dir", str(tmp_path / "state")], log_dir=tmp_path / "logs").start()
+    consumer = ConsumerProcess(
+        stack.bootstrap_servers,
+        stack.schema_registry_url,
+        topic,
+        f"g-{topic}",
+        extra_args=["--state-dir", str(tmp_path / "state")],
+        log_dir=tmp_path / "logs",
+    ).start()
     try:
         expected = truth.formatted()
         consumer.wait_for_totals(expected, timeout=180)
@@ -100,8 +108,9 @@ def test_schema_meaning_conflicts_and_forged_lines(stack, topic, tmp_path):
     # A v2 that adds a field: the payload carries it as an unknown field 6 (a string).
     v2_id = _register(registry, f"{topic}-v2", v1.replace("double amount = 5;", "double amount = 5;\n  string channel = 6;"))
     as_string_id = _register(registry, f"{topic}-str", v1.replace("double amount = 5;", "string amount = 5;"))
-    avro_id = _register(registry, f"{topic}-avro",
-                        '{"type":"record","name":"Transaction","fields":[{"name":"amount","type":"string"}]}', "AVRO")
+    avro_id = _register(
+        registry, f"{topic}-avro", '{"type":"record","name":"Transaction","fields":[{"name":"amount","type":"string"}]}', "AVRO"
+    )
     assert len({v2_id, as_string_id, avro_id}) == 3
 
     def raw(schema_id: int, t: Transaction, extra: bytes = b"") -> bytes:
@@ -113,24 +122,31 @@ def test_schema_meaning_conflicts_and_forged_lines(stack, topic, tmp_path):
         (b"ACC-1", raw(v2_id, _tx("ACC-1", 2.5, "v2"), channel_field), 2.5, None),
         (b"ACC-1", raw(as_string_id, _tx("ACC-1", 99.0, "s")), None, "declares field 5 (amount) as string, not double"),
         (b"ACC-1", raw(avro_id, _tx("ACC-1", 99.0, "avro")), None, "is AVRO (not PROTOBUF)"),
-        (b"ACC-1", ser(_tx("ACC-1", 10.0, "a"), ctx), None, None),                      # identical copy: dropped
+        (b"ACC-1", ser(_tx("ACC-1", 10.0, "a"), ctx), None, None),  # identical copy: dropped
         (b"ACC-1", ser(_tx("ACC-1", 0.01, "a"), ctx), None, "conflicting duplicate: transaction_id 'a' of account 'ACC-1'"),
         (None, ser(_tx("X, 1.00)\n(ACC-1, 9999999.00", 5.0, "forge"), ctx), None, "holds a control character or line separator"),
         (b"ACC-2", ser(_tx("ACC-2", 1.0, "b"), ctx), 1.0, None),
     ]
     assert ensure_topic(AdminClient({"bootstrap.servers": stack.bootstrap_servers}), topic, 3, 1)
-    producer = Producer({"bootstrap.servers": stack.bootstrap_servers, "acks": "all", "enable.idempotence": True,
-                         "partitioner": "murmur2_random"})
+    producer = Producer(
+        {"bootstrap.servers": stack.bootstrap_servers, "acks": "all", "enable.idempotence": True, "partitioner": "murmur2_random"}
+    )
     for key, value, _, _ in sent:
         producer.produce(topic, key=key, value=value)
         # One at a time, so the copies reach the consumer after the first.
         assert producer.flush(30) == 0
     truth = RunningTotals()
-    for key, value, amount, _ in sent:
+    for _key, value, amount, _ in sent:
         if amount is not None:
             truth.add(_account(value), amount)
-    consumer = ConsumerProcess(stack.bootstrap_servers, stack.schema_registry_url, topic, f"g-{topic}",
-                               extra_args=["--state-dir", str(tmp_path / "state")], log_dir=tmp_path / "logs").start()
+    consumer = ConsumerProcess(
+        stack.bootstrap_servers,
+        stack.schema_registry_url,
+        topic,
+        f"g-{topic}",
+        extra_args=["--state-dir", str(tmp_path / "state")],
+        log_dir=tmp_path / "logs",
+    ).start()
     try:
         expected = truth.formatted()
         assert expected == {"ACC-1": "12.50", "ACC-2": "1.00"}
@@ -158,22 +174,33 @@ def test_a_schema_registered_while_its_record_waits_is_found(stack, topic, tmp_p
     """A 404 is asked again (here for up to 20 s) rather than believed at once, and not kept for good."""
     registry = SchemaRegistryClient({"url": stack.schema_registry_url, "timeout": 10})
     v1 = _proto_text()
-    probe_id = _register(registry, f"{topic}-probe", v1.replace("double amount = 5;", f"double amount = 5;\n  string p{uuid.uuid4().hex} = 6;"))
+    probe_id = _register(
+        registry, f"{topic}-probe", v1.replace("double amount = 5;", f"double amount = 5;\n  string p{uuid.uuid4().hex} = 6;")
+    )
     next_id = probe_id + 1
     assert ensure_topic(AdminClient({"bootstrap.servers": stack.bootstrap_servers}), topic, 1, 1)
     producer = Producer({"bootstrap.servers": stack.bootstrap_servers, "acks": "all"})
     producer.produce(topic, key=b"ACC-7", value=wire_format.frame(next_id, _tx("ACC-7", 7.0, "late").SerializeToString()))
     assert producer.flush(30) == 0
-    consumer = ConsumerProcess(stack.bootstrap_servers, stack.schema_registry_url, topic, f"g-{topic}",
-                               extra_args=["--state-dir", str(tmp_path / "state"), "--schema-missing-wait", "20s"],
-                               log_dir=tmp_path / "logs").start()
+    consumer = ConsumerProcess(
+        stack.bootstrap_servers,
+        stack.schema_registry_url,
+        topic,
+        f"g-{topic}",
+        extra_args=["--state-dir", str(tmp_path / "state"), "--schema-missing-wait", "20s"],
+        log_dir=tmp_path / "logs",
+    ).start()
     try:
         deadline = time.monotonic() + 60
         while "cannot answer for schema id" not in consumer.stderr_text():
             assert time.monotonic() < deadline and consumer.alive(), "the consumer never asked for the missing schema"
             time.sleep(0.2)
-        registered = _register(registry, f"{topic}-late", v1.replace("double amount = 5;", f"double amount = 5;\n  string q{uuid.uuid4().hex} = 6;"))
-        assert registered == next_id, f"the registry gave id {registered}, not the next one ({next_id}); the test frames by that guess"
+        registered = _register(
+            registry, f"{topic}-late", v1.replace("double amount = 5;", f"double amount = 5;\n  string q{uuid.uuid4().hex} = 6;")
+        )
+        assert registered == next_id, (
+            f"the registry gave id {registered}, not the next one ({next_id}); the test frames by that guess"
+        )
         consumer.wait_for_totals({"ACC-7": "7.00"}, timeout=60)
     finally:
         consumer.stop()
@@ -183,9 +210,14 @@ def test_a_schema_registered_while_its_record_waits_is_found(stack, topic, tmp_p
 def test_a_registry_url_without_the_api_path_fails_at_once_naming_the_fix(stack, topic, tmp_path):
     bare = stack.schema_registry_url.split("/apis/")[0]
     assert bare != stack.schema_registry_url
-    consumer = ConsumerProcess(stack.bootstrap_servers, bare, topic, f"g-{topic}",
-                               extra_args=["--state-dir", str(tmp_path / "state"), "--topic-wait-seconds", "60"],
-                               log_dir=tmp_path / "logs").start()
+    consumer = ConsumerProcess(
+        stack.bootstrap_servers,
+        bare,
+        topic,
+        f"g-{topic}",
+        extra_args=["--state-dir", str(tmp_path / "state"), "--topic-wait-seconds", "60"],
+        log_dir=tmp_path / "logs",
+    ).start()
     try:
         code = consumer._proc.wait(60)
     except subprocess.TimeoutExpired:

@@ -16,11 +16,13 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-from txpipe import generator, verify, wire_format
-from txpipe.consumer_process import ConsumerProcess
+from tests.support import wire_format
+from txpipe import generator
 from txpipe.producer import ensure_topic
 from txpipe.schema import AccountTotal, Transaction
 from txpipe.totals import RunningTotals, format_total
+from txpipe_tools import verify
+from txpipe_tools.consumer_runner import ConsumerProcess
 
 pytestmark = pytest.mark.integration
 
@@ -44,8 +46,10 @@ def test_bad_records_go_to_the_dlq_once_and_totals_stay_exact(stack, topic, tmp_
         return tx_ser(t, ctx)
 
     schema_id = wire_format.parse(framed(_tx("ACC-0001", 1.0, "probe"))).schema_id
-    other = other_ser(AccountTotal(account_number="ACC-0001", total="1.00", transaction_count=1),
-                      SerializationContext(f"{topic}-other", MessageField.VALUE))
+    other = other_ser(
+        AccountTotal(account_number="ACC-0001", total="1.00", transaction_count=1),
+        SerializationContext(f"{topic}-other", MessageField.VALUE),
+    )
     assert wire_format.parse(other).schema_id != schema_id
     body = _tx("ACC-0001", 12.5, "body").SerializeToString()
     rnd = random.Random(99)
@@ -66,16 +70,32 @@ def test_bad_records_go_to_the_dlq_once_and_totals_stay_exact(stack, topic, tmp_
         ("empty account_number", None, framed(_tx("", 3.0, "empty-acc"))),
         ("random bytes near the size limit", None, os.urandom(NEAR_LIMIT)),
         # Well formed, but far over the consumer's record and field limits.
-        ("a transaction near the size limit", b"ACC-0004",
-         framed(_tx("ACC-0004", 7.25, "big", reference="R" * (NEAR_LIMIT - 200)))),
+        (
+            "a transaction near the size limit",
+            b"ACC-0004",
+            framed(_tx("ACC-0004", 7.25, "big", reference="R" * (NEAR_LIMIT - 200))),
+        ),
         ("a transaction_reference over its limit", b"ACC-0004", framed(_tx("ACC-0004", 1.0, "long-ref", reference="R" * 513))),
     ]
     valid = list(generator.generate(300, 10, 77))
 
-    consumer = ConsumerProcess(stack.bootstrap_servers, stack.schema_registry_url, topic, f"g-{topic}",
-                               extra_args=["--state-dir", str(tmp_path / "state")], log_dir=tmp_path / "logs").start()
-    producer = Producer({"bootstrap.servers": stack.bootstrap_servers, "acks": "all", "enable.idempotence": True,
-                         "partitioner": "murmur2_random", "message.max.bytes": 1_048_576})
+    consumer = ConsumerProcess(
+        stack.bootstrap_servers,
+        stack.schema_registry_url,
+        topic,
+        f"g-{topic}",
+        extra_args=["--state-dir", str(tmp_path / "state")],
+        log_dir=tmp_path / "logs",
+    ).start()
+    producer = Producer(
+        {
+            "bootstrap.servers": stack.bootstrap_servers,
+            "acks": "all",
+            "enable.idempotence": True,
+            "partitioner": "murmur2_random",
+            "message.max.bytes": 1_048_576,
+        }
+    )
     sent_bad: dict[tuple[int, int], tuple[str, bytes | None, bytes | None, list]] = {}
     errors: list[str] = []
     truth = RunningTotals()
@@ -90,6 +110,7 @@ def test_bad_records_go_to_the_dlq_once_and_totals_stay_exact(stack, topic, tmp_
                     errors.append(f"{why}: {err}")
                 else:
                     sent_bad[(msg.partition(), msg.offset())] = (why, key, value, headers)
+
             return report
 
         bad_iter = iter(bad)
@@ -151,8 +172,16 @@ def test_bad_records_go_to_the_dlq_once_and_totals_stay_exact(stack, topic, tmp_
 
 def _read_dlq(bootstrap: str, topic: str, want: int, timeout: float = 120, settle: float = 5):
     """Every committed record of the DLQ: waits for ``want``, then a few seconds more for extras."""
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"dlq-{time.time_ns()}", "isolation.level": "read_committed",
-                  "auto.offset.reset": "earliest", "enable.auto.commit": False, "fetch.message.max.bytes": 2_000_000})
+    c = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"dlq-{time.time_ns()}",
+            "isolation.level": "read_committed",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "fetch.message.max.bytes": 2_000_000,
+        }
+    )
     try:
         md = c.list_topics(topic, timeout=30)
         c.assign([TopicPartition(topic, p, 0) for p in md.topics[topic].partitions])

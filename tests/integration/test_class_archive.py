@@ -4,8 +4,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from txpipe.class_archive import ClassArchive, archive_for, usable
-from txpipe.consumer_process import DEFAULT_JAR, JVM_FLAGS, java_command
+from txpipe_tools.class_archive import ClassArchive, archive_for, usable
+from txpipe_tools.consumer_runner import DEFAULT_JAR, JVM_FLAGS, java_command
 
 
 def test_the_consumer_jvm_records_then_maps_its_class_archive(tmp_path: Path) -> None:
@@ -16,8 +16,9 @@ def test_the_consumer_jvm_records_then_maps_its_class_archive(tmp_path: Path) ->
     jar.touch()
 
     recording = ClassArchive(jar)
-    first = subprocess.run([java_command(), *JVM_FLAGS, *recording.flags, "-jar", str(jar), "--help"],
-                           capture_output=True, text=True, timeout=120)
+    first = subprocess.run(
+        [java_command(), *JVM_FLAGS, *recording.flags, "-jar", str(jar), "--help"], capture_output=True, text=True, timeout=120
+    )
     recording.settle(first.returncode)
     assert first.returncode == 0, first.stderr
     assert usable(jar), f"no archive at {archive_for(jar)}: {first.stderr}"
@@ -25,7 +26,11 @@ def test_the_consumer_jvm_records_then_maps_its_class_archive(tmp_path: Path) ->
     mapping = ClassArchive(jar)
     assert mapping.recording is None
     # -Xshare:on makes the JVM fail, instead of warn, when it cannot map the archive.
-    second = subprocess.run([java_command(), *JVM_FLAGS, *mapping.flags, "-Xshare:on", "-jar", str(jar), "--help"],
-                            capture_output=True, text=True, timeout=120)
+    second = subprocess.run(
+        [java_command(), *JVM_FLAGS, *mapping.flags, "-Xshare:on", "-jar", str(jar), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert second.returncode == 0, second.stderr
     assert second.stdout == first.stdout and "--bootstrap-servers" in second.stdout

@@ -12,8 +12,8 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 
-from txpipe import verify
-from txpipe.consumer_process import ConsumerProcess
+from txpipe_tools import verify
+from txpipe_tools.consumer_runner import ConsumerProcess
 
 pytestmark = pytest.mark.integration
 
@@ -27,9 +27,27 @@ def id_changelog(group: str) -> str:
 
 def produce(stack, topic: str, *extra: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "txpipe.producer", "-b", stack.bootstrap_servers, "-s", stack.schema_registry_url,
-         "-t", topic, "-q", "-n", str(N), "--seed", "77", *extra],
-        capture_output=True, text=True, timeout=300, check=False,
+        [
+            sys.executable,
+            "-m",
+            "txpipe.producer",
+            "-b",
+            stack.bootstrap_servers,
+            "-s",
+            stack.schema_registry_url,
+            "-t",
+            topic,
+            "-q",
+            "-n",
+            str(N),
+            "--seed",
+            "77",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert f"delivered={N} failed=0" in result.stdout
@@ -60,8 +78,14 @@ def test_resent_input_is_dropped_after_restoring_from_the_changelog(stack, topic
     state = tmp_path / "state"
 
     def consumer() -> ConsumerProcess:
-        return ConsumerProcess(stack.bootstrap_servers, stack.schema_registry_url, topic, group,
-                               extra_args=["--state-dir", str(state)], log_dir=tmp_path / "logs").start()
+        return ConsumerProcess(
+            stack.bootstrap_servers,
+            stack.schema_registry_url,
+            topic,
+            group,
+            extra_args=["--state-dir", str(state)],
+            log_dir=tmp_path / "logs",
+        ).start()
 
     first = consumer()
     try:
@@ -104,12 +128,20 @@ def started_once(stack, topic: str, group: str, tmp_path, topics: list[NewTopic]
     admin = AdminClient({"bootstrap.servers": stack.bootstrap_servers})
     for future in admin.create_topics(topics).values():
         future.result(timeout=30)
-    consumer = ConsumerProcess(stack.bootstrap_servers, stack.schema_registry_url, topic, group,
-                               extra_args=["--state-dir", str(tmp_path / "state"), *args], log_dir=tmp_path / "logs").start()
+    consumer = ConsumerProcess(
+        stack.bootstrap_servers,
+        stack.schema_registry_url,
+        topic,
+        group,
+        extra_args=["--state-dir", str(tmp_path / "state"), *args],
+        log_dir=tmp_path / "logs",
+    ).start()
     try:
         deadline = time.monotonic() + 60
         while "-> RUNNING" not in consumer.stderr_text():
-            assert time.monotonic() < deadline, "the consumer did not reach RUNNING within 60 s:\n" + consumer.stderr_text()[-2000:]
+            assert time.monotonic() < deadline, (
+                "the consumer did not reach RUNNING within 60 s:\n" + consumer.stderr_text()[-2000:]
+            )
             assert consumer.alive(), consumer.stderr_text()[-2000:]
             time.sleep(0.2)
     finally:
@@ -131,8 +163,9 @@ def test_a_changed_dedupe_retention_reaches_the_existing_id_changelog(stack, top
     changelog = id_changelog(group)
     # As an earlier run with --dedupe-retention 7d left it.
     week = {"cleanup.policy": "delete", "retention.ms": str((7 * 24 + 1) * 3600_000), "segment.ms": "152100000"}
-    log = started_once(stack, topic, group, tmp_path, [NewTopic(topic, 6, 1), NewTopic(changelog, 6, 1, config=week)],
-                       "--dedupe-retention", "2h")
+    log = started_once(
+        stack, topic, group, tmp_path, [NewTopic(topic, 6, 1), NewTopic(changelog, 6, 1, config=week)], "--dedupe-retention", "2h"
+    )
     admin = AdminClient({"bootstrap.servers": stack.bootstrap_servers})
     config = list(admin.describe_configs([ConfigResource("topic", changelog)]).values())[0].result()
     # Two hours plus the hour's margin; segments a quarter of that, but at least an hour.

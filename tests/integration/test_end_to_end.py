@@ -8,24 +8,42 @@ import sys
 
 import pytest
 
-from txpipe import verify
-from txpipe.consumer_process import ConsumerProcess
+from txpipe_tools import verify
+from txpipe_tools.consumer_runner import ConsumerProcess
 
 pytestmark = pytest.mark.integration
 
 
 def run_producer(stack, topic: str, *extra: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "txpipe.producer", "-b", stack.bootstrap_servers, "-s", stack.schema_registry_url,
-         "-t", topic, "-q", *extra],
-        capture_output=True, text=True, timeout=300, check=False,
+        [
+            sys.executable,
+            "-m",
+            "txpipe.producer",
+            "-b",
+            stack.bootstrap_servers,
+            "-s",
+            stack.schema_registry_url,
+            "-t",
+            topic,
+            "-q",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 
 def test_fixed_seed_run_totals_equal_ground_truth(stack, topic, tmp_path):
     consumer = ConsumerProcess(
-        stack.bootstrap_servers, stack.schema_registry_url, topic, f"g-{topic}",
-        extra_args=["--state-dir", str(tmp_path / "state")], log_dir=tmp_path / "logs",
+        stack.bootstrap_servers,
+        stack.schema_registry_url,
+        topic,
+        f"g-{topic}",
+        extra_args=["--state-dir", str(tmp_path / "state")],
+        log_dir=tmp_path / "logs",
     ).start()
     try:
         truth_file = tmp_path / "truth.json"
@@ -63,9 +81,27 @@ def test_fixed_seed_run_totals_equal_ground_truth(stack, topic, tmp_path):
 def test_input_file_with_bad_rows_sends_the_valid_ones(stack, topic, tmp_path):
     path = tmp_path / "in.jsonl"
     rows = [
-        {"transaction_id": "a1", "account_number": "ACC-1", "transaction_reference": "r", "transaction_datetime": "2026-01-01T00:00:00Z", "amount": 10.1},
-        {"transaction_id": "a2", "account_number": "", "transaction_reference": "r", "transaction_datetime": "2026-01-01T00:00:00Z", "amount": 1},
-        {"transaction_id": "a3", "account_number": "ACC-1", "transaction_reference": "r", "transaction_datetime": "2026-01-01T00:00:01Z", "amount": 0.2},
+        {
+            "transaction_id": "a1",
+            "account_number": "ACC-1",
+            "transaction_reference": "r",
+            "transaction_datetime": "2026-01-01T00:00:00Z",
+            "amount": 10.1,
+        },
+        {
+            "transaction_id": "a2",
+            "account_number": "",
+            "transaction_reference": "r",
+            "transaction_datetime": "2026-01-01T00:00:00Z",
+            "amount": 1,
+        },
+        {
+            "transaction_id": "a3",
+            "account_number": "ACC-1",
+            "transaction_reference": "r",
+            "transaction_datetime": "2026-01-01T00:00:01Z",
+            "amount": 0.2,
+        },
     ]
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     truth_file = tmp_path / "truth.json"
@@ -79,7 +115,10 @@ def test_input_file_with_bad_rows_sends_the_valid_ones(stack, topic, tmp_path):
 def test_unreachable_kafka_fails_clearly(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "txpipe.producer", "-b", "127.0.0.1:1", "-s", "http://127.0.0.1:1", "-t", "x", "-q"],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 1
     assert "cannot reach Kafka" in result.stderr

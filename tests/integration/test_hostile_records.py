@@ -4,8 +4,6 @@ still counts what comes after."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
@@ -13,10 +11,10 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-from txpipe.consumer_process import ConsumerProcess
 from txpipe.producer import ensure_topic
 from txpipe.schema import Transaction
 from txpipe.totals import RunningTotals
+from txpipe_tools.consumer_runner import ConsumerProcess
 
 from .test_bad_input import _read_dlq, _tx
 
@@ -31,24 +29,48 @@ def test_oversized_records_are_dead_lettered_and_the_consumer_goes_on(stack, top
     ser = ProtobufSerializer(Transaction, registry, {"use.deprecated.format": False})
     ctx = SerializationContext(topic, MessageField.VALUE)
     assert ensure_topic(AdminClient({"bootstrap.servers": stack.bootstrap_servers}), topic, 6, 1)
-    producer = Producer({"bootstrap.servers": stack.bootstrap_servers, "acks": "all", "enable.idempotence": True,
-                         "partitioner": "murmur2_random", "message.max.bytes": BROKER_LIMIT, "linger.ms": 0})
+    producer = Producer(
+        {
+            "bootstrap.servers": stack.bootstrap_servers,
+            "acks": "all",
+            "enable.idempotence": True,
+            "partitioner": "murmur2_random",
+            "message.max.bytes": BROKER_LIMIT,
+            "linger.ms": 0,
+        }
+    )
     # A record as large as the broker takes: value sized so that the one-record batch is at the limit.
     at_limit_value = b"\x00" * (BROKER_LIMIT - 120)
     hostile = [  # (why, key, value, headers, copied to the DLQ as is)
         ("a 600 KB transaction_id", b"ACC-0001", ser(_tx("ACC-0001", 5.0, "i" * 600_000), ctx), [("h", b"1")], True),
         ("a record at the broker's size limit", b"ACC-0002", at_limit_value, [], False),
-        ("a well-formed transaction whose DLQ copy would pass the limit", b"ACC-0003",
-         ser(_tx("ACC-0003", 1.0, "big", reference="R" * (BROKER_LIMIT - 6400)), ctx), [("trace", b"t" * 6000)], False),
+        (
+            "a well-formed transaction whose DLQ copy would pass the limit",
+            b"ACC-0003",
+            ser(_tx("ACC-0003", 1.0, "big", reference="R" * (BROKER_LIMIT - 6400)), ctx),
+            [("trace", b"t" * 6000)],
+            False,
+        ),
     ]
     truth = RunningTotals()
-    consumer = ConsumerProcess(stack.bootstrap_servers, stack.schema_registry_url, topic, f"g-{topic}",
-                               extra_args=["--state-dir", str(tmp_path / "state")], log_dir=tmp_path / "logs").start()
+    consumer = ConsumerProcess(
+        stack.bootstrap_servers,
+        stack.schema_registry_url,
+        topic,
+        f"g-{topic}",
+        extra_args=["--state-dir", str(tmp_path / "state")],
+        log_dir=tmp_path / "logs",
+    ).start()
     errors: list[str] = []
     try:
         for n, (why, key, value, headers, _) in enumerate(hostile):
-            producer.produce(topic, key=key, value=value, headers=headers,
-                             on_delivery=lambda err, msg, why=why: err and errors.append(f"{why}: {err}"))
+            producer.produce(
+                topic,
+                key=key,
+                value=value,
+                headers=headers,
+                on_delivery=lambda err, msg, why=why: err and errors.append(f"{why}: {err}"),
+            )
             assert producer.flush(30) == 0
             assert not errors, errors
             # Valid transactions for every account after each: they must still be counted.

@@ -20,8 +20,9 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from tests.integration.test_dedupe_restore import changelog_records as count_topic  # any topic's record count
-from txpipe import verify, wire_format
+from tests.support import wire_format
 from txpipe.schema import Transaction
+from txpipe_tools import verify
 
 pytestmark = pytest.mark.integration
 
@@ -30,14 +31,31 @@ HEADER = b"transaction_id,account_number,transaction_reference,transaction_datet
 
 
 def producer_cmd(stack, topic: str, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "txpipe.producer", "-b", stack.bootstrap_servers, "-s", stack.schema_registry_url,
-            "-t", topic, "-q", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "txpipe.producer",
+        "-b",
+        stack.bootstrap_servers,
+        "-s",
+        stack.schema_registry_url,
+        "-t",
+        topic,
+        "-q",
+        *extra,
+    ]
 
 
 def read_topic(bootstrap: str, topic: str, timeout: float = 120) -> list[Transaction]:
     """Every record of ``topic`` (each partition read to its end), decoded."""
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"read-{time.time_ns()}", "enable.auto.commit": False,
-                  "auto.offset.reset": "earliest"})
+    c = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"read-{time.time_ns()}",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+        }
+    )
     try:
         partitions = c.list_topics(topic, timeout=30).topics[topic].partitions
         ends = {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1] for p in partitions}
@@ -62,20 +80,25 @@ def test_every_valid_row_of_a_malformed_input_is_delivered_once(stack, topic, tm
     lines = [
         b"m1,ACC-1,R,2026-01-31T12:00:00Z,10.50",
         b"m2,ACC-1,R,2026-01-31T12:00:00Z,1234567890123456.78",  # rejected: not exact as a double
-        b"m3,ACC-2,\"two\nlines\",2026-01-31T12:00:00Z,0.1",       # quoted newline: lines 4-5
-        b"m4,ACC-2,R\xff,2026-01-31T12:00:00Z,3",                   # rejected: invalid UTF-8
+        b'm3,ACC-2,"two\nlines",2026-01-31T12:00:00Z,0.1',  # quoted newline: lines 4-5
+        b"m4,ACC-2,R\xff,2026-01-31T12:00:00Z,3",  # rejected: invalid UTF-8
         b"m5,ACC-3,R" + b"x" * 140_000 + b",2026-01-31T12:00:00Z,4",  # rejected: reference over the limit
         b"m6,ACC-3,R,2026-01-31T12:00:00Z,123456789012345.67",
-        b"m1,ACC-3,R,2026-01-31T12:00:00Z,5",                       # rejected: duplicate id
+        b"m1,ACC-3,R,2026-01-31T12:00:00Z,5",  # rejected: duplicate id
         b"m7,ACC-3,R,2026-01-31T12:00:00Z,1e300",
-        b"m8,ACC-1,R,2026-01-31T12:00:00Z,-0.01,surplus",           # rejected: extra cell
+        b"m8,ACC-1,R,2026-01-31T12:00:00Z,-0.01,surplus",  # rejected: extra cell
         b"m9,ACC-1,R,2026-01-31T12:00:00Z,-0.01",
     ]
     path = tmp_path / "ledger.csv.gz"
     path.write_bytes(gzip.compress(b"\xef\xbb\xbf" + HEADER.replace(b"\n", b"\r\n") + b"\r\n".join(lines) + b"\r\n"))
     rejects, truth_file = tmp_path / "rejects.csv", tmp_path / "truth.json"
-    result = subprocess.run(producer_cmd(stack, topic, "-i", str(path), "--rejects", str(rejects), "--ground-truth", str(truth_file)),
-                            capture_output=True, text=True, timeout=300, check=False)
+    result = subprocess.run(
+        producer_cmd(stack, topic, "-i", str(path), "--rejects", str(rejects), "--ground-truth", str(truth_file)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert result.returncode == 3, result.stderr
     assert "sent=5 delivered=5 failed=0 rejected=5" in result.stdout
     rejected_lines = [int(line.split(":")[1]) for line in result.stderr.splitlines() if line.startswith("rejected ")]
@@ -86,9 +109,20 @@ def test_every_valid_row_of_a_malformed_input_is_delivered_once(stack, topic, tm
     assert sorted(t.transaction_id for t in got) == ["m1", "m3", "m6", "m7", "m9"]  # each once
     by_id = {t.transaction_id: t for t in got}
     assert {i: repr(t.amount) for i, t in by_id.items()} == {
-        "m1": "10.5", "m3": "0.1", "m6": "123456789012345.67", "m7": "1e+300", "m9": "-0.01"}
+        "m1": "10.5",
+        "m3": "0.1",
+        "m6": "123456789012345.67",
+        "m7": "1e+300",
+        "m9": "-0.01",
+    }
     assert by_id["m3"].transaction_reference == "two\nlines"
-    assert {i: t.account_number for i, t in by_id.items()} == {"m1": "ACC-1", "m3": "ACC-2", "m6": "ACC-3", "m7": "ACC-3", "m9": "ACC-1"}
+    assert {i: t.account_number for i, t in by_id.items()} == {
+        "m1": "ACC-1",
+        "m3": "ACC-2",
+        "m6": "ACC-3",
+        "m7": "ACC-3",
+        "m9": "ACC-1",
+    }
     truth = verify.load_ground_truth(truth_file)
     assert truth["totals"] == {"ACC-1": "10.49", "ACC-2": "0.10", "ACC-3": "1" + "0" * 285 + "123456789012345.67"}
 
@@ -103,8 +137,13 @@ def test_a_large_input_streams_from_stdin(stack, topic, tmp_path):
     count = max(1000, STDIN_BYTES // 95)
     out_path, err_path = tmp_path / "producer.out", tmp_path / "producer.err"
     with open(out_path, "wb") as out_file, open(err_path, "wb") as err_file:
-        proc = subprocess.Popen(producer_cmd(stack, topic, "-i", "-", "-p", "6"), stdin=subprocess.PIPE, stdout=out_file,
-                                stderr=err_file, start_new_session=True)
+        proc = subprocess.Popen(
+            producer_cmd(stack, topic, "-i", "-", "-p", "6"),
+            stdin=subprocess.PIPE,
+            stdout=out_file,
+            stderr=err_file,
+            start_new_session=True,
+        )
     written = [0]
 
     def feed():
@@ -140,8 +179,13 @@ def test_a_large_input_streams_from_stdin(stack, topic, tmp_path):
 
 def test_sigterm_on_an_idle_stdin_ends_the_run_with_its_summary_and_ground_truth(stack, topic, tmp_path):
     truth_file = tmp_path / "truth.json"
-    proc = subprocess.Popen(producer_cmd(stack, topic, "-i", "-", "--format", "csv", "--ground-truth", str(truth_file)),
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    proc = subprocess.Popen(
+        producer_cmd(stack, topic, "-i", "-", "--format", "csv", "--ground-truth", str(truth_file)),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     try:
         proc.stdin.write(HEADER + b"".join(_rows(10)))
         proc.stdin.flush()  # and no more: `tail -f` on a quiet ledger

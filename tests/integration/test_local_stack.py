@@ -1,4 +1,5 @@
-"""The local stack (txpipe.local_stack) comes up, answers like Kafka and a Confluent registry, and goes down leaving nothing."""
+"""The local stack (txpipe_tools.local_stack) comes up, answers like Kafka and a Confluent registry,
+and goes down leaving nothing."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import confluent_kafka as ck
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from txpipe import local_stack
+from txpipe_tools import local_stack
 
 from .conftest import free_port
 
@@ -74,8 +75,14 @@ def test_transactional_produce_and_read_committed(stack):
     p.produce(topic, value=b"last")
     p.commit_transaction(30)
 
-    c = ck.Consumer({"bootstrap.servers": bs, "group.id": "g-" + uuid.uuid4().hex,
-                     "auto.offset.reset": "earliest", "isolation.level": "read_committed"})
+    c = ck.Consumer(
+        {
+            "bootstrap.servers": bs,
+            "group.id": "g-" + uuid.uuid4().hex,
+            "auto.offset.reset": "earliest",
+            "isolation.level": "read_committed",
+        }
+    )
     c.subscribe([topic])
     got, deadline = [], time.monotonic() + 60
     try:
@@ -93,11 +100,11 @@ def test_up_then_down_leaves_nothing(tmp_path):
     run_dir = tmp_path / "run"
     s = local_stack.up(kafka_port=free_port(), controller_port=free_port(), registry_port=free_port(), run_dir=run_dir)
     pids = [p["pid"] for p in s.state["processes"]]
-    assert len(pids) == 2 and all(local_stack._pid_alive(p) for p in pids)
+    assert len(pids) == 2 and all(local_stack.pid_alive(p) for p in pids)
     local_stack.down(run_dir=run_dir)
     for pid in pids:
-        assert not local_stack._pid_alive(pid), f"pid {pid} still alive after down()"
-    assert local_stack._tagged_pids(run_dir) == []
+        assert not local_stack.pid_alive(pid), f"pid {pid} still alive after down()"
+    assert local_stack.tagged_pids(run_dir) == []
     assert not Path(s.data_dir).exists()
     assert not (run_dir / "state.json").exists()
     assert local_stack.status(run_dir=run_dir)["running"] is False

@@ -11,8 +11,9 @@ from ..integration.conftest import free_port, running_stack
 
 @pytest.fixture(scope="session")
 def soak_stack(tmp_path_factory):
-    with running_stack(tmp_path_factory.mktemp("soak-stack-run"), kafka_port=free_port(), controller_port=free_port(),
-                       registry_port=free_port()) as handle:
+    with running_stack(
+        tmp_path_factory.mktemp("soak-stack-run"), kafka_port=free_port(), controller_port=free_port(), registry_port=free_port()
+    ) as handle:
         yield handle
 
 

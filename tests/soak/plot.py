@@ -39,7 +39,9 @@ def main(argv: list[str]) -> int:
     if large:
         axes[2].bar(range(len(large["segments"])), [ms for _, ms in large["segments"]])
         axes[2].set_ylabel("segment close, ms")
-        axes[2].set_xlabel(f"segments forgotten (large store: {large['preload']:,} ids preloaded, retention {large['retention_s']}s)")
+        axes[2].set_xlabel(
+            f"segments forgotten (large store: {large['preload']:,} ids preloaded, retention {large['retention_s']}s)"
+        )
     fig.tight_layout()
     fig.savefig(out, dpi=90)
     summary = {name: {k: v for k, v in figures.items() if not isinstance(v, list)} for name, figures in results.items()}

@@ -8,6 +8,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from itertools import pairwise
 
 import psutil
 from confluent_kafka import Producer
@@ -15,10 +16,10 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
 
 from txpipe import generator
-from txpipe.consumer_process import ConsumerProcess
 from txpipe.producer import Sender, Stats, delivery_settings, producer_config
 from txpipe.schema import Transaction
 from txpipe.totals import RunningTotals
+from txpipe_tools.consumer_runner import ConsumerProcess
 
 
 class SteadyProducer:
@@ -31,8 +32,9 @@ class SteadyProducer:
         self.stats = Stats()
         conf = producer_config(argparse.Namespace(bootstrap_servers=bootstrap, extra=[]))
         self.producer = Producer({**conf, **delivery_settings(self.stats)})
-        serializer = ProtobufSerializer(Transaction, SchemaRegistryClient({"url": registry, "timeout": 10}),
-                                        {"use.deprecated.format": False})
+        serializer = ProtobufSerializer(
+            Transaction, SchemaRegistryClient({"url": registry, "timeout": 10}), {"use.deprecated.format": False}
+        )
         self.sender = Sender(self.producer, serializer, topic, self.stats, registry_wait=30)
         self.truth = RunningTotals()
         self.sent = 0
@@ -49,7 +51,7 @@ class SteadyProducer:
         """At ``second`` into the run, send again the first transaction sent at ``of_second``."""
         self._copies[second] = (of_second, counts_again)
 
-    def start(self) -> "SteadyProducer":
+    def start(self) -> SteadyProducer:
         first = next(self._txs)
         self.sender.prepare(first)  # the schema is registered before the clock starts
         self._pending_first = first
@@ -143,11 +145,11 @@ class LineClock:
     def gaps_between(self, start: float, end: float) -> list[float]:
         """Gaps in seconds between consecutive lines that both arrived within [start, end]."""
         ts = [t for t in self.times if start <= t <= end]
-        return [b - a for a, b in zip(ts, ts[1:])]
+        return [b - a for a, b in pairwise(ts)]
 
     def gaps_around(self, moments: list[float], within: float) -> list[float]:
         """Gaps between consecutive lines of which one arrived within ``within`` s of a wall-clock moment."""
-        pairs = list(zip(self.wall, self.wall[1:]))
+        pairs = list(pairwise(self.wall))
         return [b - a for a, b in pairs if any(a - within <= m <= b + within for m in moments)]
 
 

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from txpipe import generator
-from txpipe.consumer_process import ConsumerProcess
 from txpipe.totals import RunningTotals
+from txpipe_tools.consumer_runner import ConsumerProcess
 
 from .steady import LineClock, RssSampler, SteadyProducer, forgetting_moments, forgotten_segments, troubles, wait_until
 
@@ -50,9 +50,20 @@ def report(name: str, figures: dict) -> None:
 
 def start_consumer(stack, topic: str, tmp_path: Path, retention_s: int, clock: LineClock) -> ConsumerProcess:
     consumer = ConsumerProcess(
-        stack.bootstrap_servers, stack.schema_registry_url, topic, f"g-{topic}",
-        extra_args=["--state-dir", str(tmp_path / "state"), "--dedupe-retention", f"{retention_s}s", "--topic-wait-seconds", "60"],
-        log_dir=tmp_path / "logs", echo=clock.on_line,
+        stack.bootstrap_servers,
+        stack.schema_registry_url,
+        topic,
+        f"g-{topic}",
+        extra_args=[
+            "--state-dir",
+            str(tmp_path / "state"),
+            "--dedupe-retention",
+            f"{retention_s}s",
+            "--topic-wait-seconds",
+            "60",
+        ],
+        log_dir=tmp_path / "logs",
+        echo=clock.on_line,
     ).start()
     wait_until(lambda: "-> RUNNING" in consumer.stderr_text(), 90, "the consumer reaching RUNNING", consumer)
     return consumer
@@ -80,8 +91,9 @@ def test_steady_flow_over_many_retention_periods(soak_stack, topic, tmp_path):
     clock = LineClock()
     consumer = start_consumer(soak_stack, topic, tmp_path, RETENTION, clock)
     rss = RssSampler(consumer.pid, count=lambda: len(clock.times))
-    producer = SteadyProducer(soak_stack.bootstrap_servers, soak_stack.schema_registry_url, topic,
-                              rate=RATE, accounts=100, seed=2024)
+    producer = SteadyProducer(
+        soak_stack.bootstrap_servers, soak_stack.schema_registry_url, topic, rate=RATE, accounts=100, seed=2024
+    )
     # A copy within the retention is dropped; one sent after it counts again.
     producer.copy_at(20, 2, counts_again=False)
     producer.copy_at(RETENTION + 25, 5, counts_again=True)
@@ -110,13 +122,20 @@ def test_steady_flow_over_many_retention_periods(soak_stack, topic, tmp_path):
     middle, last = thirds(rss.samples, SECONDS)
     gaps = clock.gaps_between(steady_from, steady_to)
     figures = {
-        "seconds": SECONDS, "rate": RATE, "retention_s": RETENTION, "transactions": counted,
-        "rss_middle_mib": round(middle / 2**20, 1), "rss_last_mib": round(last / 2**20, 1),
-        "segments_forgotten": len(segments), "ids_forgotten": sum(n for n, _ in segments),
-        "segment_close_ms_max": max(ms for _, ms in segments), "max_gap_ms": round(max(gaps) * 1000, 1),
+        "seconds": SECONDS,
+        "rate": RATE,
+        "retention_s": RETENTION,
+        "transactions": counted,
+        "rss_middle_mib": round(middle / 2**20, 1),
+        "rss_last_mib": round(last / 2**20, 1),
+        "segments_forgotten": len(segments),
+        "ids_forgotten": sum(n for n, _ in segments),
+        "segment_close_ms_max": max(ms for _, ms in segments),
+        "max_gap_ms": round(max(gaps) * 1000, 1),
         "cpu_us_per_tx_first_third": round(statistics.fmean(c for t, c in rss.cost if t < SECONDS / 3), 1),
         "cpu_us_per_tx_last_third": round(statistics.fmean(c for t, c in rss.cost if t >= 2 * SECONDS / 3), 1),
-        "rss_samples": rss.samples, "cpu_us_per_tx": rss.cost,
+        "rss_samples": rss.samples,
+        "cpu_us_per_tx": rss.cost,
         "segment_close_ms": [ms for _, ms in segments],
     }
     report("steady", figures)
@@ -130,9 +149,28 @@ def test_a_large_store_forgets_without_stalling_the_stream_thread(soak_stack, to
     try:
         loaded = time.monotonic()
         result = subprocess.run(
-            [sys.executable, "-m", "txpipe.producer", "-b", soak_stack.bootstrap_servers, "-s", soak_stack.schema_registry_url,
-             "-t", topic, "-q", "-n", str(PRELOAD), "-a", "1000", "--seed", "7"],
-            capture_output=True, text=True, timeout=600, check=False,
+            [
+                sys.executable,
+                "-m",
+                "txpipe.producer",
+                "-b",
+                soak_stack.bootstrap_servers,
+                "-s",
+                soak_stack.schema_registry_url,
+                "-t",
+                topic,
+                "-q",
+                "-n",
+                str(PRELOAD),
+                "-a",
+                "1000",
+                "--seed",
+                "7",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
         )
         assert result.returncode == 0, result.stderr
         truth = RunningTotals()
@@ -143,8 +181,9 @@ def test_a_large_store_forgets_without_stalling_the_stream_thread(soak_stack, to
 
         # A steady flow until the preloaded ids' segments have been forgotten, and a little longer.
         rss = RssSampler(consumer.pid, count=lambda: len(clock.times))
-        producer = SteadyProducer(soak_stack.bootstrap_servers, soak_stack.schema_registry_url, topic,
-                                  rate=RATE, accounts=1000, seed=8)
+        producer = SteadyProducer(
+            soak_stack.bootstrap_servers, soak_stack.schema_registry_url, topic, rate=RATE, accounts=1000, seed=8
+        )
         producer.truth = truth
         producer.start()
         forget_by = loaded + 1.5 * PRELOAD_RETENTION + 20
@@ -168,16 +207,22 @@ def test_a_large_store_forgets_without_stalling_the_stream_thread(soak_stack, to
     # The gaps around each dropped segment: what forgetting the preloaded ids cost the flow.
     around = clock.gaps_around(forgetting_moments(log), within=1.0)
     figures = {
-        "preload": PRELOAD, "retention_s": PRELOAD_RETENTION, "rate": RATE,
-        "drain_s": round(drained - loaded, 1), "steady_s": round(steady_to - producer.started, 1),
-        "segments": segments, "max_gap_ms": round(max(gaps) * 1000, 1),
+        "preload": PRELOAD,
+        "retention_s": PRELOAD_RETENTION,
+        "rate": RATE,
+        "drain_s": round(drained - loaded, 1),
+        "steady_s": round(steady_to - producer.started, 1),
+        "segments": segments,
+        "max_gap_ms": round(max(gaps) * 1000, 1),
         "max_gap_around_forgetting_ms": round(max(around, default=0) * 1000, 1),
         "gaps_over_100ms": [round(g * 1000, 1) for g in gaps if g > MAX_PAUSE],
-        "rss_samples": rss.samples, "cpu_us_per_tx": rss.cost,
+        "rss_samples": rss.samples,
+        "cpu_us_per_tx": rss.cost,
     }
     report("large_store", figures)
     assert around, "no line arrived around a dropped segment: the flow was not steady while the store forgot"
     assert max(ms for _, ms in segments) < MAX_PAUSE * 1000, segments
     # A pause anywhere else (a broker collection, the machine) is reported above, not blamed on forgetting.
     assert max(around) <= MAX_PAUSE, (
-        f"the flow stopped for {max(around) * 1000:.0f} ms while the consumer forgot a segment (segments {segments})")
+        f"the flow stopped for {max(around) * 1000:.0f} ms while the consumer forgot a segment (segments {segments})"
+    )

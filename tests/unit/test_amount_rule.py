@@ -10,7 +10,7 @@ from decimal import Decimal
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from txpipe import wire_format
+from tests.support import wire_format
 from txpipe.input_file import parse_amount
 from txpipe.schema import Transaction
 from txpipe.totals import amount_decimal

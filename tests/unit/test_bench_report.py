@@ -34,16 +34,24 @@ def test_changes_are_percentages_and_ratios_keep_two_decimals() -> None:
 
 def growth_results(producer_us: tuple[float, float], running_us: tuple[float, float]) -> dict:
     rows = [
-        {"transactions": n, "accounts": 20, "producer_steady_us_per_tx": p, "consumer_running_us_per_tx": c,
-         "consumer_peak_rss_mib": 330.0}
+        {
+            "transactions": n,
+            "accounts": 20,
+            "producer_steady_us_per_tx": p,
+            "consumer_running_us_per_tx": c,
+            "consumer_peak_rss_mib": 330.0,
+        }
         for n, p, c in ((10_000, producer_us[0], running_us[0]), (1_000_000, producer_us[1], running_us[1]))
     ]
     return {"params": {"accounts": 20}, "growth": {"rows": rows}}
 
 
 def flatness(r: dict) -> dict[str, bool]:
-    return {t["target"].split(" ")[0] + (" kept" if "kept" in t["target"] else ""): t["met"]
-            for t in targets(r) if "time/tx" in t["target"]}
+    return {
+        t["target"].split(" ")[0] + (" kept" if "kept" in t["target"] else ""): t["met"]
+        for t in targets(r)
+        if "time/tx" in t["target"]
+    }
 
 
 def test_flatness_is_one_sided_a_cost_that_falls_with_size_is_met() -> None:

@@ -1,7 +1,7 @@
 import os
 from pathlib import Path
 
-from txpipe.class_archive import ClassArchive, archive_for, usable
+from txpipe_tools.class_archive import ClassArchive, archive_for, usable
 
 
 def _jar(tmp_path: Path) -> Path:

@@ -7,8 +7,7 @@ import pytest
 from tests.faults.harness import Expected, check_lines
 
 # ACC-0001's total comes back to 10.00 (a refund undoing a purchase), so the truth logs it twice.
-EXPECTED = Expected(totals={"ACC-0001": "10.00"}, counts={"ACC-0001": 3},
-                    sequences={"ACC-0001": ["10.00", "15.00", "10.00"]})
+EXPECTED = Expected(totals={"ACC-0001": "10.00"}, counts={"ACC-0001": 3}, sequences={"ACC-0001": ["10.00", "15.00", "10.00"]})
 
 
 def instance(*totals: str) -> SimpleNamespace:

@@ -2,6 +2,7 @@ import math
 import uuid
 from collections import Counter
 from decimal import Decimal
+from itertools import pairwise
 
 import pytest
 
@@ -79,7 +80,7 @@ def test_draws_follow_the_documented_shape():
     per_account = Counter(t.account_number for t in txs)
     assert min(per_account.values()) > 0.8 * len(txs) / 20
     stamps = [t.transaction_datetime.ToMilliseconds() for t in txs]
-    steps = [b - a for a, b in zip(stamps, stamps[1:])]
+    steps = [b - a for a, b in pairwise(stamps)]
     assert min(steps) >= 1 and max(steps) <= 2000
     # Every variant digit RFC 9562 allows turns up, and nothing else does.
     assert {t.transaction_id[19] for t in txs} == set("89ab")

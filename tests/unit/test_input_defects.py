@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import gzip
-import json
 from decimal import Decimal
-from pathlib import Path
-
-import pytest
 
 from txpipe.input_file import InputError, InputRow, read
 from txpipe.totals import RunningTotals, format_total
@@ -26,12 +21,16 @@ def _split(items):
 
 def test_an_amount_the_double_cannot_carry_is_rejected_with_what_it_would_become(tmp_path):
     path = tmp_path / "in.csv"
-    path.write_text(HEADER + f"a,ACC,R,{WHEN},1234567890123456.78\nb,ACC,R,{WHEN},0.1000000000000000055511151231257827\n"
-                    f"c,ACC,R,{WHEN},10.50\n")
+    path.write_text(
+        HEADER + f"a,ACC,R,{WHEN},1234567890123456.78\nb,ACC,R,{WHEN},0.1000000000000000055511151231257827\n"
+        f"c,ACC,R,{WHEN},10.50\n"
+    )
     rows, errors = _split(list(read(path)))
     assert [r.transaction.transaction_id for r in rows] == ["c"]
-    assert str(errors[0]) == (f"{path}:2: amount: '1234567890123456.78' cannot be carried exactly by the schema's double "
-                              "(it would arrive as 1234567890123456.8)")
+    assert str(errors[0]) == (
+        f"{path}:2: amount: '1234567890123456.78' cannot be carried exactly by the schema's double "
+        "(it would arrive as 1234567890123456.8)"
+    )
     assert (errors[1].line, errors[1].field) == (3, "amount")
 
 
@@ -50,8 +49,11 @@ def test_a_jsonl_integer_amount_beyond_the_double_is_rejected(tmp_path):
     path = tmp_path / "in.jsonl"
     big = "9" * 400
     path.write_text(
-        f'{{"transaction_id": "a", "account_number": "A", "transaction_reference": "", "transaction_datetime": "{WHEN}", "amount": {big}}}\n'
-        f'{{"transaction_id": "b", "account_number": "A", "transaction_reference": "", "transaction_datetime": "{WHEN}", "amount": 12}}\n')
+        f'{{"transaction_id": "a", "account_number": "A", "transaction_reference": "", '
+        f'"transaction_datetime": "{WHEN}", "amount": {big}}}\n'
+        f'{{"transaction_id": "b", "account_number": "A", "transaction_reference": "", '
+        f'"transaction_datetime": "{WHEN}", "amount": 12}}\n'
+    )
     rows, errors = _split(list(read(path)))
     assert [r.transaction.transaction_id for r in rows] == ["b"]
     assert [(e.line, e.field) for e in errors] == [(1, "amount")]

@@ -30,26 +30,35 @@ def test_csv_valid_rows(tmp_path):
 
 
 def test_csv_bad_rows_name_file_line_and_field_and_valid_rows_survive(tmp_path):
-    text = HEADER + "\n".join(
-        [
-            "ok1,ACC-1,R,2026-01-01T00:00:00Z,1.00",  # line 2
-            "bad-amount,ACC-1,R,2026-01-01T00:00:00Z,ten",  # 3
-            "nan,ACC-1,R,2026-01-01T00:00:00Z,NaN",  # 4
-            "inf,ACC-1,R,2026-01-01T00:00:00Z,inf",  # 5
-            "bad-ts,ACC-1,R,yesterday,1",  # 6
-            "empty-acc,,R,2026-01-01T00:00:00Z,1",  # 7
-            "ok1,ACC-2,R,2026-01-01T00:00:00Z,2",  # 8: duplicate id
-            "short,ACC-1,R,2026-01-01T00:00:00Z",  # 9: missing cell
-            "ok2,ACC-3,R,2026-01-01T00:00:00Z,3.25",  # 10
-        ]
-    ) + "\n"
+    text = (
+        HEADER
+        + "\n".join(
+            [
+                "ok1,ACC-1,R,2026-01-01T00:00:00Z,1.00",  # line 2
+                "bad-amount,ACC-1,R,2026-01-01T00:00:00Z,ten",  # 3
+                "nan,ACC-1,R,2026-01-01T00:00:00Z,NaN",  # 4
+                "inf,ACC-1,R,2026-01-01T00:00:00Z,inf",  # 5
+                "bad-ts,ACC-1,R,yesterday,1",  # 6
+                "empty-acc,,R,2026-01-01T00:00:00Z,1",  # 7
+                "ok1,ACC-2,R,2026-01-01T00:00:00Z,2",  # 8: duplicate id
+                "short,ACC-1,R,2026-01-01T00:00:00Z",  # 9: missing cell
+                "ok2,ACC-3,R,2026-01-01T00:00:00Z,3.25",  # 10
+            ]
+        )
+        + "\n"
+    )
     path = _write(tmp_path, "in.csv", text)
     rows, errors = _split(list(read(path)))
     assert [r.transaction.transaction_id for r in rows] == ["ok1", "ok2"]
     got = {(e.line, e.field) for e in errors}
     assert got == {
-        (3, "amount"), (4, "amount"), (5, "amount"), (6, "transaction_datetime"),
-        (7, "account_number"), (8, "transaction_id"), (9, "amount"),
+        (3, "amount"),
+        (4, "amount"),
+        (5, "amount"),
+        (6, "transaction_datetime"),
+        (7, "account_number"),
+        (8, "transaction_id"),
+        (9, "amount"),
     }
     message = str(next(e for e in errors if e.line == 8))
     assert message.startswith(f"{path}:8: transaction_id: duplicate of line 2")
@@ -65,13 +74,17 @@ def test_csv_header_missing_a_column_is_one_clear_error_and_each_row_is_rejected
 
 def test_jsonl_rows_and_errors(tmp_path):
     lines = [
-        '{"transaction_id": "j1", "account_number": "A", "transaction_reference": "r", "transaction_datetime": "2026-01-01T00:00:00", "amount": 5}',
+        '{"transaction_id": "j1", "account_number": "A", "transaction_reference": "r", '
+        '"transaction_datetime": "2026-01-01T00:00:00", "amount": 5}',
         "not json",
         '["a list"]',
-        '{"transaction_id": "j2", "account_number": "A", "transaction_reference": "r", "transaction_datetime": "2026-01-01T00:00:00Z"}',
-        '{"transaction_id": "j3", "account_number": 7, "transaction_reference": "r", "transaction_datetime": "2026-01-01T00:00:00Z", "amount": 1}',
+        '{"transaction_id": "j2", "account_number": "A", "transaction_reference": "r", '
+        '"transaction_datetime": "2026-01-01T00:00:00Z"}',
+        '{"transaction_id": "j3", "account_number": 7, "transaction_reference": "r", '
+        '"transaction_datetime": "2026-01-01T00:00:00Z", "amount": 1}',
         "",
-        '{"transaction_id": "j4", "account_number": "B", "transaction_reference": "r", "transaction_datetime": "2026-01-01T00:00:00Z", "amount": "0.10"}',
+        '{"transaction_id": "j4", "account_number": "B", "transaction_reference": "r", '
+        '"transaction_datetime": "2026-01-01T00:00:00Z", "amount": "0.10"}',
     ]
     path = _write(tmp_path, "in.jsonl", "\n".join(lines) + "\n")
     rows, errors = _split(list(read(path)))

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from confluent_kafka import KafkaError, KafkaException
 
-from txpipe import producer, wire_format
+from tests.support import wire_format
+from txpipe import producer
 from txpipe.schema import Transaction
 
 HEADER = "transaction_id,account_number,transaction_reference,transaction_datetime,amount"
@@ -54,70 +55,184 @@ def _utf8_case() -> Case:
     rows = [row(f"t{i}") for i in range(1, 101)]
     data = bytearray(csv_bytes(*rows))
     at = data.index(b"t10,")
-    data[at + 2:at + 2] = b"\xff"  # row 10, line 11: "t1\xff0"
-    return Case("invalid UTF-8 byte in row 10 of 100", bytes(data), [f"t{i}" for i in range(1, 101) if i != 10],
-                {11: None}, message="byte 0xff at column 3 of line 11 is not valid UTF-8")
+    data[at + 2 : at + 2] = b"\xff"  # row 10, line 11: "t1\xff0"
+    return Case(
+        "invalid UTF-8 byte in row 10 of 100",
+        bytes(data),
+        [f"t{i}" for i in range(1, 101) if i != 10],
+        {11: None},
+        message="byte 0xff at column 3 of line 11 is not valid UTF-8",
+    )
 
 
 CASES = [
-    Case("amounts the double cannot carry exactly",
-         csv_bytes(row("a", "1234567890123456.78"), row("b", "0.1000000000000000055511151231257827"), row("c", "10.50"),
-                   row("d", "1e3"), row("e", " 7.25 "), row("f", "1_000"), row("g", "NaN"), row("h", "1e-400"),
-                   row("i", "1e309"), row("j", "-0.00"), row("k", "9007199254740993"), row("l", "9007199254740992")),
-         ["c", "d", "e", "j", "l"], {2: "amount", 3: "amount", 7: "amount", 8: "amount", 9: "amount", 10: "amount", 12: "amount"},
-         message="'1234567890123456.78' cannot be carried exactly by the schema's double (it would arrive as 1234567890123456.8)"),
+    Case(
+        "amounts the double cannot carry exactly",
+        csv_bytes(
+            row("a", "1234567890123456.78"),
+            row("b", "0.1000000000000000055511151231257827"),
+            row("c", "10.50"),
+            row("d", "1e3"),
+            row("e", " 7.25 "),
+            row("f", "1_000"),
+            row("g", "NaN"),
+            row("h", "1e-400"),
+            row("i", "1e309"),
+            row("j", "-0.00"),
+            row("k", "9007199254740993"),
+            row("l", "9007199254740992"),
+        ),
+        ["c", "d", "e", "j", "l"],
+        {2: "amount", 3: "amount", 7: "amount", 8: "amount", 9: "amount", 10: "amount", 12: "amount"},
+        message="'1234567890123456.78' cannot be carried exactly by the schema's double (it would arrive as 1234567890123456.8)",
+    ),
     _utf8_case(),
-    Case("JSON Lines integer amount of 400 digits",
-         "\n".join([jrow("a", "9" * 400), jrow("b", "12"), jrow("c", "2" + "0" * 308)]).encode() + b"\n",
-         ["b"], {1: "amount", 3: "amount"}, suffix=".jsonl", message="beyond the range of the schema's double"),
-    Case("a cell over csv's 131,072-character limit",
-         csv_bytes(row("a", ref="R" * 140_000), row("b"), row("c")),
-         ["b", "c"], {2: "transaction_reference"}, message="140000 bytes, over the consumer's limit of 512"),
-    Case("a huge cell in a column the producer ignores",
-         csv_bytes(row("a") + ",M" + "m" * 200_000, row("b") + ",", header=HEADER + ",memo"), ["a", "b"]),
-    Case("a row over the row limit (and the broker's message limit)",
-         csv_bytes(row("a"), row("b", ref="R" * (2 << 20)), row("c")), ["a", "c"], {3: None},
-         message="row is over 1,048,576 bytes"),
-    Case("a JSON line over the row limit",
-         (jrow("a") + '\n{"transaction_id": "b", "transaction_reference": "' + "R" * (2 << 20) + '"}\n' + jrow("c") + "\n").encode(),
-         ["a", "c"], {2: None}, suffix=".jsonl", message="row is over 1,048,576 bytes"),
+    Case(
+        "JSON Lines integer amount of 400 digits",
+        "\n".join([jrow("a", "9" * 400), jrow("b", "12"), jrow("c", "2" + "0" * 308)]).encode() + b"\n",
+        ["b"],
+        {1: "amount", 3: "amount"},
+        suffix=".jsonl",
+        message="beyond the range of the schema's double",
+    ),
+    Case(
+        "a cell over csv's 131,072-character limit",
+        csv_bytes(row("a", ref="R" * 140_000), row("b"), row("c")),
+        ["b", "c"],
+        {2: "transaction_reference"},
+        message="140000 bytes, over the consumer's limit of 512",
+    ),
+    Case(
+        "a huge cell in a column the producer ignores",
+        csv_bytes(row("a") + ",M" + "m" * 200_000, row("b") + ",", header=HEADER + ",memo"),
+        ["a", "b"],
+    ),
+    Case(
+        "a row over the row limit (and the broker's message limit)",
+        csv_bytes(row("a"), row("b", ref="R" * (2 << 20)), row("c")),
+        ["a", "c"],
+        {3: None},
+        message="row is over 1,048,576 bytes",
+    ),
+    Case(
+        "a JSON line over the row limit",
+        (
+            jrow("a") + '\n{"transaction_id": "b", "transaction_reference": "' + "R" * (2 << 20) + '"}\n' + jrow("c") + "\n"
+        ).encode(),
+        ["a", "c"],
+        {2: None},
+        suffix=".jsonl",
+        message="row is over 1,048,576 bytes",
+    ),
     Case("empty file", b"", []),
     Case("header only", csv_bytes(), []),
     Case("header only, no line end", HEADER.encode(), []),
     Case("byte-order mark", b"\xef\xbb\xbf" + csv_bytes(row("a"), row("b")), ["a", "b"]),
     Case("CRLF line ends", csv_bytes(row("a"), row("b", "x"), row("c"), end="\r\n"), ["a", "c"], {3: "amount"}),
-    Case("quoted newlines", csv_bytes(row("a", ref='"two\nlines"'), row("b", ref='"x, ""y"""'), row("c", "bad"), row("d")),
-         ["a", "b", "d"], {5: "amount"}),
-    Case("duplicate header column", csv_bytes(row("a"), row("b"), header=HEADER + ",amount"), [], {2: None, 3: None},
-         header_error="header repeats column(s) amount"),
-    Case("header missing a column", csv_bytes("a,ACC-1,R,1", header="transaction_id,account_number,transaction_reference,amount"),
-         [], {2: None}, header_error="header lacks column(s) transaction_datetime"),
+    Case(
+        "quoted newlines",
+        csv_bytes(row("a", ref='"two\nlines"'), row("b", ref='"x, ""y"""'), row("c", "bad"), row("d")),
+        ["a", "b", "d"],
+        {5: "amount"},
+    ),
+    Case(
+        "duplicate header column",
+        csv_bytes(row("a"), row("b"), header=HEADER + ",amount"),
+        [],
+        {2: None, 3: None},
+        header_error="header repeats column(s) amount",
+    ),
+    Case(
+        "header missing a column",
+        csv_bytes("a,ACC-1,R,1", header="transaction_id,account_number,transaction_reference,amount"),
+        [],
+        {2: None},
+        header_error="header lacks column(s) transaction_datetime",
+    ),
     Case("extra columns in the header are ignored", csv_bytes(row("a") + ",x,y", header=HEADER + ",memo,branch"), ["a"]),
-    Case("extra cells in a row", csv_bytes(row("a"), row("b") + ",surplus", row("c")), ["a", "c"], {3: None},
-         message="6 cells, header has 5"),
+    Case(
+        "extra cells in a row",
+        csv_bytes(row("a"), row("b") + ",surplus", row("c")),
+        ["a", "c"],
+        {3: None},
+        message="6 cells, header has 5",
+    ),
     Case("missing cells", csv_bytes(row("a"), "b,ACC-1,R", row("c")), ["a", "c"], {3: "transaction_datetime"}),
-    Case("columns in another order", csv_bytes("5.5,R,a,2026-01-31T12:00:00Z,ACC-1",
-                                               header="amount,transaction_reference,transaction_id,transaction_datetime,account_number"),
-         ["a"]),
+    Case(
+        "columns in another order",
+        csv_bytes(
+            "5.5,R,a,2026-01-31T12:00:00Z,ACC-1",
+            header="amount,transaction_reference,transaction_id,transaction_datetime,account_number",
+        ),
+        ["a"],
+    ),
     Case("blank lines", csv_bytes("", row("a"), "", "", row("b"), ""), ["a", "b"]),
-    Case("duplicate id", csv_bytes(row("a"), row("b"), row("a", "2")), ["a", "b"], {4: "transaction_id"},
-         message="duplicate of line 2"),
-    Case("unclosed quote takes the rest of the file as one rejected row",
-         csv_bytes(row("a"), 'b,ACC-1,"R', row("c"), row("d")), ["a"], {3: "transaction_datetime"}),
-    Case("fields over the consumer's limits", csv_bytes(row("i" * 129), row("b", account="A" * 129), row("c")), ["c"],
-         {2: "transaction_id", 3: "account_number"}),
-    Case("bad timestamps", csv_bytes(row("a", when="yesterday"), row("b", when="2026-02-30T00:00:00Z"), row("c", when="2026-01-31 12:00")),
-         ["c"], {2: "transaction_datetime", 3: "transaction_datetime"}),
-    Case("JSON Lines oddities",
-         "\n".join([jrow("a"), "not json", '["a list"]', jrow("b").replace('"amount"', '"amount": 1, "amount"'),
-                    '{"transaction_id": "c\\ud800", ' + JSON_HEAD + ', "amount": 1}', jrow("d", "NaN"),
-                    '{"transaction_id": 7, ' + JSON_HEAD + ', "amount": 1}', jrow("e", '"2.50"'), "", jrow("f", "1.5e2")]).encode() + b"\n",
-         ["a", "e", "f"], {2: None, 3: None, 4: None, 5: None, 6: "amount", 7: "transaction_id"}, suffix=".jsonl"),
-    Case("JSON Lines with CRLF, a BOM and an invalid byte",
-         b"\xef\xbb\xbf" + jrow("a").encode() + b"\r\n" + jrow("b").encode().replace(b'"b"', b'"b\xc3"') + b"\r\n" + jrow("c").encode(),
-         ["a", "c"], {2: None}, suffix=".jsonl"),
-    Case("a record produce() refuses as too large", csv_bytes(row("a"), row("b", ref="R" * 300), row("c")), ["a", "c"], {3: None},
-         message="cannot be sent: ", max_value_bytes=200),
+    Case(
+        "duplicate id",
+        csv_bytes(row("a"), row("b"), row("a", "2")),
+        ["a", "b"],
+        {4: "transaction_id"},
+        message="duplicate of line 2",
+    ),
+    Case(
+        "unclosed quote takes the rest of the file as one rejected row",
+        csv_bytes(row("a"), 'b,ACC-1,"R', row("c"), row("d")),
+        ["a"],
+        {3: "transaction_datetime"},
+    ),
+    Case(
+        "fields over the consumer's limits",
+        csv_bytes(row("i" * 129), row("b", account="A" * 129), row("c")),
+        ["c"],
+        {2: "transaction_id", 3: "account_number"},
+    ),
+    Case(
+        "bad timestamps",
+        csv_bytes(row("a", when="yesterday"), row("b", when="2026-02-30T00:00:00Z"), row("c", when="2026-01-31 12:00")),
+        ["c"],
+        {2: "transaction_datetime", 3: "transaction_datetime"},
+    ),
+    Case(
+        "JSON Lines oddities",
+        "\n".join(
+            [
+                jrow("a"),
+                "not json",
+                '["a list"]',
+                jrow("b").replace('"amount"', '"amount": 1, "amount"'),
+                '{"transaction_id": "c\\ud800", ' + JSON_HEAD + ', "amount": 1}',
+                jrow("d", "NaN"),
+                '{"transaction_id": 7, ' + JSON_HEAD + ', "amount": 1}',
+                jrow("e", '"2.50"'),
+                "",
+                jrow("f", "1.5e2"),
+            ]
+        ).encode()
+        + b"\n",
+        ["a", "e", "f"],
+        {2: None, 3: None, 4: None, 5: None, 6: "amount", 7: "transaction_id"},
+        suffix=".jsonl",
+    ),
+    Case(
+        "JSON Lines with CRLF, a BOM and an invalid byte",
+        b"\xef\xbb\xbf"
+        + jrow("a").encode()
+        + b"\r\n"
+        + jrow("b").encode().replace(b'"b"', b'"b\xc3"')
+        + b"\r\n"
+        + jrow("c").encode(),
+        ["a", "c"],
+        {2: None},
+        suffix=".jsonl",
+    ),
+    Case(
+        "a record produce() refuses as too large",
+        csv_bytes(row("a"), row("b", ref="R" * 300), row("c")),
+        ["a", "c"],
+        {3: None},
+        message="cannot be sent: ",
+        max_value_bytes=200,
+    ),
 ]
 
 
@@ -141,8 +256,9 @@ def _serializer():
     from confluent_kafka.schema_registry import SchemaRegistryClient
     from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
 
-    return ProtobufSerializer(Transaction, SchemaRegistryClient.new_client({"url": "mock://malformed"}),
-                              {"use.deprecated.format": False})
+    return ProtobufSerializer(
+        Transaction, SchemaRegistryClient.new_client({"url": "mock://malformed"}), {"use.deprecated.format": False}
+    )
 
 
 def send_input(path: Path | str, *extra: str, max_value_bytes: int | None = None):
@@ -175,7 +291,12 @@ def test_malformed_input(case: Case, tmp_path, capsys):
     err = capsys.readouterr().err
 
     assert sent == case.sent
-    assert (stats.queued, stats.delivered, stats.failed, stats.rejected) == (len(case.sent), len(case.sent), 0, len(case.rejected))
+    assert (stats.queued, stats.delivered, stats.failed, stats.rejected) == (
+        len(case.sent),
+        len(case.sent),
+        0,
+        len(case.rejected),
+    )
     assert (stats.header_error is None) == (case.header_error is None)
     if case.header_error:
         assert case.header_error in stats.header_error and "every row is rejected" in err
@@ -204,7 +325,8 @@ def _check_rejects_file(case: Case, rejects: Path) -> None:
             return
         lines = data.splitlines(keepends=True)
         assert lines[0] == b"rejected_line,rejected_reason," + original[0].removeprefix(b"\xef\xbb\xbf").rstrip(b"\r\n") + (
-            b"\r\n" if original[0].endswith(b"\r\n") else b"\n")
+            b"\r\n" if original[0].endswith(b"\r\n") else b"\n"
+        )
         limit = csv.field_size_limit(1 << 24)  # the over-long row is in there
         try:
             records = list(csv.reader(io.StringIO(data.decode("utf-8", "surrogateescape"), newline="")))[1:]
@@ -216,7 +338,7 @@ def _check_rejects_file(case: Case, rejects: Path) -> None:
     else:
         records = data.splitlines()
         assert len(records) == len(case.rejected)
-        for record, line_no in zip(records, sorted(case.rejected)):
+        for record, line_no in zip(records, sorted(case.rejected), strict=True):
             assert record.startswith(b'{"rejected_line": %d, "rejected_reason": ' % line_no)
             source = original[line_no - 1].rstrip(b"\r\n").removeprefix(b"\xef\xbb\xbf")
             if source.startswith(b"{"):  # the object's own bytes follow the two keys put first
@@ -261,9 +383,15 @@ def test_gzip_file_and_gzip_on_stdin(tmp_path, monkeypatch, capsys):
     assert sent == ["a", "c"] and stats.rejected == 1
 
 
-@pytest.mark.parametrize("fmt,data", [(None, csv_bytes(row("a"), row("b"))), ("csv", csv_bytes(row("a"), row("b"))),
-                                      (None, (jrow("a") + "\n" + jrow("b") + "\n").encode()),
-                                      ("jsonl", (jrow("a") + "\n" + jrow("b")).encode())])
+@pytest.mark.parametrize(
+    "fmt,data",
+    [
+        (None, csv_bytes(row("a"), row("b"))),
+        ("csv", csv_bytes(row("a"), row("b"))),
+        (None, (jrow("a") + "\n" + jrow("b") + "\n").encode()),
+        ("jsonl", (jrow("a") + "\n" + jrow("b")).encode()),
+    ],
+)
 def test_stdin_with_format_given_or_detected(fmt, data, monkeypatch, capsys):
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BufferedReader(io.BytesIO(data))))
     stats, sent, _ = send_input("-", *(["--format", fmt] if fmt else []))

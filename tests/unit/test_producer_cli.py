@@ -20,7 +20,15 @@ def test_extra_settings_are_passed_through():
 
 @pytest.mark.parametrize(
     "extra",
-    [["-n", "-1"], ["-a", "0"], ["-r", "-5"], ["-X", "novalue"], ["-i", "/nonexistent/file.csv"], ["-p", "0"], ["--replication-factor", "0"]],
+    [
+        ["-n", "-1"],
+        ["-a", "0"],
+        ["-r", "-5"],
+        ["-X", "novalue"],
+        ["-i", "/nonexistent/file.csv"],
+        ["-p", "0"],
+        ["--replication-factor", "0"],
+    ],
 )
 def test_bad_flags_exit_2(extra, capsys):
     with pytest.raises(SystemExit) as exc:
@@ -90,8 +98,9 @@ def _mock_serializer(name):
 
     from txpipe.schema import Transaction
 
-    return ProtobufSerializer(Transaction, SchemaRegistryClient.new_client({"url": f"mock://{name}"}),
-                              {"use.deprecated.format": False})
+    return ProtobufSerializer(
+        Transaction, SchemaRegistryClient.new_client({"url": f"mock://{name}"}), {"use.deprecated.format": False}
+    )
 
 
 def test_failures_reach_the_stats_when_only_failures_are_reported():

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from txpipe import producer
 from txpipe.generator import generate
 
@@ -16,8 +14,9 @@ def _serializer(name):
 
     from txpipe.schema import Transaction
 
-    return ProtobufSerializer(Transaction, SchemaRegistryClient.new_client({"url": f"mock://{name}"}),
-                              {"use.deprecated.format": False})
+    return ProtobufSerializer(
+        Transaction, SchemaRegistryClient.new_client({"url": f"mock://{name}"}), {"use.deprecated.format": False}
+    )
 
 
 class _FullQueue:
@@ -69,7 +68,11 @@ def test_connection_settings_come_from_the_environment_and_flags_win(monkeypatch
     monkeypatch.setenv("TXPIPE_TOPIC", "assignment")
     args = producer.parse_args(["-n", "5000"])
     assert (args.bootstrap_servers, args.schema_registry, args.topic, args.count) == (
-        "broker:9092", "http://registry:8081", "assignment", 5000)
+        "broker:9092",
+        "http://registry:8081",
+        "assignment",
+        5000,
+    )
     args = producer.parse_args(["-t", "other", "-b", "b2:9092"])
     assert (args.bootstrap_servers, args.topic) == ("b2:9092", "other")
 
@@ -84,8 +87,11 @@ def test_a_stop_ends_a_read_of_an_idle_stdin(monkeypatch):
     from tests.unit.test_malformed_inputs import _Kafka, _serializer
 
     read_end, write_end = os.pipe()
-    os.write(write_end, b"transaction_id,account_number,transaction_reference,transaction_datetime,amount\n"
-                        b"a,ACC-1,R,2026-01-01T00:00:00Z,1\nb,ACC-2,R,2026-01-01T00:00:00Z,2\n")
+    os.write(
+        write_end,
+        b"transaction_id,account_number,transaction_reference,transaction_datetime,amount\n"
+        b"a,ACC-1,R,2026-01-01T00:00:00Z,1\nb,ACC-2,R,2026-01-01T00:00:00Z,2\n",
+    )
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BufferedReader(io.FileIO(read_end, "rb"))))
     args = producer.parse_args(BASE + ["-q", "-i", "-"])
     stats, stop, kafka = producer.Stats(), producer._Stop(), _Kafka()

@@ -10,7 +10,7 @@ from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 from google.protobuf.message import DecodeError
 
-from txpipe import wire_format
+from tests.support import wire_format
 from txpipe.schema import Transaction
 from txpipe.totals import amount_decimal
 
@@ -130,5 +130,9 @@ def test_amount_texts_are_sent_exactly_or_rejected(golden):
 
 def test_boundary_amounts_are_in_the_valid_vectors(golden):
     names = {c["name"] for c in golden["cases"] if c["stage"] == "ok"}
-    assert {"amount_boundary_cents_below_2_pow_45", "amount_boundary_cents_above_2_pow_45", "amount_boundary_max_double",
-            "amount_boundary_smallest_subnormal"} <= names
+    assert {
+        "amount_boundary_cents_below_2_pow_45",
+        "amount_boundary_cents_above_2_pow_45",
+        "amount_boundary_max_double",
+        "amount_boundary_smallest_subnormal",
+    } <= names

@@ -42,9 +42,9 @@ log() { echo "service-images: $*" >&2; }
 kafka_libs="$repo_root/.stack/kafka/libs"
 registry_app="$repo_root/.stack/registry/app"
 if [[ ! -e "$kafka_libs/kafka_2.13-$kafka_version.jar" || ! -e "$registry_app/quarkus-run.jar" ]]; then
-  log "fetching Kafka's jars and Apicurio's distribution (python -m txpipe.local_stack install)"
+  log "fetching Kafka's jars and Apicurio's distribution (python -m txpipe_tools.local_stack install)"
   py="$repo_root/.venv/bin/python"; [[ -x "$py" ]] || py=python3
-  PYTHONPATH="$repo_root/src" "$py" -m txpipe.local_stack install >&2
+  PYTHONPATH="$repo_root/src" "$py" -m txpipe_tools.local_stack install >&2
 fi
 
 # The stand-in JRE base (Debian + host CA certificates), built or loaded by base-images.sh.

@@ -1,6 +1,6 @@
 """The whole pipeline in one command: local stack, consumer, producer, checked totals.
 
-    make demo            # or: python -m txpipe.demo --help
+    make demo            # or: python -m txpipe_tools.demo --help
 
 Starts a local Kafka and schema registry (unless -b/-s point at running ones), starts
 the Scala consumer, sends the transactions, shows each ``(account_number, total)``
@@ -18,8 +18,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from txpipe import local_stack, verify
-from txpipe.consumer_process import ConsumerError, ConsumerProcess
+from txpipe_tools import local_stack, verify
+from txpipe_tools.consumer_runner import ConsumerError, ConsumerProcess
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -64,7 +64,10 @@ def main(args: argparse.Namespace) -> int:
 
         _say("starting the consumer (Kafka Streams, exactly-once)")
         consumer = ConsumerProcess(
-            bootstrap, registry, topic, f"totals-{topic}",
+            bootstrap,
+            registry,
+            topic,
+            f"totals-{topic}",
             extra_args=["--state-dir", str(work / "state")],
             log_dir=local_stack.log_dir(),
             echo=None if args.quiet_lines else (lambda line: print(f"consumer | {line}", flush=True)),
@@ -74,9 +77,23 @@ def main(args: argparse.Namespace) -> int:
         truth_path = work / "ground-truth.json"
         producer = subprocess.run(
             [
-                sys.executable, "-m", "txpipe.producer", "-b", bootstrap, "-s", registry, "-t", topic,
-                "-n", str(args.count), "-a", str(args.accounts), "--seed", str(args.seed),
-                "--ground-truth", str(truth_path),
+                sys.executable,
+                "-m",
+                "txpipe.producer",
+                "-b",
+                bootstrap,
+                "-s",
+                registry,
+                "-t",
+                topic,
+                "-n",
+                str(args.count),
+                "-a",
+                str(args.accounts),
+                "--seed",
+                str(args.seed),
+                "--ground-truth",
+                str(truth_path),
             ],
             check=False,
         )
@@ -88,7 +105,9 @@ def main(args: argparse.Namespace) -> int:
 
         _say(f"waiting for the consumer to log all {len(expected)} accounts' final totals")
         consumer.wait_for_totals(expected, args.timeout)
-        from_topic = {acc: t.total for acc, t in verify.read_totals_topic(bootstrap, f"{topic}-totals", expected, timeout=60).items()}
+        from_topic = {
+            acc: t.total for acc, t in verify.read_totals_topic(bootstrap, f"{topic}-totals", expected, timeout=60).items()
+        }
         problems = verify.compare(expected, from_topic)
 
         print()

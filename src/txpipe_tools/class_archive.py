@@ -1,11 +1,10 @@
 """The consumer JVM's class-data archive (AppCDS): written when a consumer exits cleanly, mapped after.
 
-Loading and verifying the ~7,000 classes of Kafka Streams, the Kafka clients, Scala and RocksJava
-is most of the consumer's start-up. Mapped from an archive, they took the time to the first total
-from 2.4-3.1 s to 1.6-2.3 s in side-by-side runs. JDK 17 writes such an archive at the exit of a
-JVM started with ``-XX:ArchiveClassesAtExit`` (about 2 s and 50 MB for this jar), and a JVM started
-with ``-XX:SharedArchiveFile`` maps it when it matches the JDK and the jar, and otherwise warns (on
-stderr, see ``consumer_process.JVM_FLAGS``) and loads the classes as usual.
+Loading the consumer's classes is most of its start-up; mapped from an archive they load faster
+(measurements: docs/tuning-notes-python.md). JDK 17 writes such an archive at the exit of a JVM
+started with ``-XX:ArchiveClassesAtExit``, and a JVM started with ``-XX:SharedArchiveFile`` maps it
+when it matches the JDK and the jar, and otherwise warns (on stderr, see
+``docker/consumer.jvm-options``) and loads the classes as usual.
 
 The archive sits next to the jar (``scala/target/txpipe-consumer.jsa``), so ``make clean`` and a
 rebuilt jar retire it. Each recording JVM writes its own temporary file, which replaces the

@@ -6,15 +6,17 @@ import json
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from txpipe.schema import AccountTotal
 
 
-def load_ground_truth(path: Path) -> dict:
+def load_ground_truth(path: Path) -> dict[str, Any]:
     """The JSON the producer writes with --ground-truth."""
-    return json.loads(path.read_text(encoding="utf-8"))
+    truth: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return truth
 
 
 def read_totals_topic(
@@ -63,7 +65,10 @@ def read_totals_topic(
             if msg is not None:
                 if msg.error():
                     raise KafkaException(msg.error())
-                latest[msg.key().decode("utf-8")] = AccountTotal.FromString(msg.value())
+                key, value = msg.key(), msg.value()
+                if key is None or value is None:
+                    raise KafkaException(f"{topic}: the record at offset {msg.offset()} has no key or no value")
+                latest[key.decode("utf-8")] = AccountTotal.FromString(value)
             if pending:
                 # Positions, not record offsets: a transaction's commit marker is the last offset and is never returned.
                 for tp in consumer.position([TopicPartition(topic, p) for p in pending]):
@@ -84,8 +89,9 @@ def compare(expected: dict[str, str], actual: dict[str, str]) -> list[str]:
     return problems
 
 
-def registry_subject(registry_url: str, subject: str, timeout: float = 10) -> dict:
+def registry_subject(registry_url: str, subject: str, timeout: float = 10) -> dict[str, Any]:
     """The latest version of a subject, as the registry's REST API returns it."""
     url = f"{registry_url.rstrip('/')}/subjects/{subject}/versions/latest"
     with urllib.request.urlopen(url, timeout=timeout) as response:
-        return json.loads(response.read())
+        version: dict[str, Any] = json.loads(response.read())
+        return version

@@ -7,21 +7,22 @@ watch the lines as they arrive and wait, with a bound, for the totals they expec
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shutil
 import signal
 import subprocess
 import sys
-import itertools
 import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TextIO
 
-from txpipe.class_archive import ClassArchive
+from txpipe_tools.class_archive import ClassArchive
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_JAR = ROOT / "scala" / "target" / "txpipe-consumer.jar"
 LINE = re.compile(r"^\((?P<account>.*), (?P<total>-?\d+\.\d+)\)$")
 _instance_numbers = itertools.count(1)
@@ -42,23 +43,33 @@ def java_command() -> str:
     return found
 
 
-# A fixed heap, touched at start: the process takes its memory up front (a container limit that is
-# too small fails at start-up, not hours later) and the heap part of its footprint never creeps.
-# 160 MiB holds the Streams caches and client buffers for 100,000 accounts (see docs/bench); with
-# a heap this small the serial collector's pauses are short and it needs no extra memory of its own.
-# InlineSmallCode=500 (JDK 17 default 2500): C2 stops re-inlining large compiled methods into their
-# callers. Compiling then took about half the CPU (3.5 s instead of 6-7 s over a million records, on
-# a core the stream thread and the broker share), 14 MiB less code, and the stream thread was no slower.
-# The Tier4 thresholds (six times JDK 17's 5000 / 15000 / 40000) leave a method in C1's code until it
-# has run 30,000 times, so C2 compiles only what every record runs: a million-record drain took
-# 9.2-9.6 s instead of 9.9-10.1 (five of five side by side), with the same p99 at 10,000/s; three
-# times the defaults gained half as much, twelve times the same, twenty-five times lost it.
-# The JVM's own warnings go to stderr (its default is stdout, which carries only the totals).
-JVM_FLAGS = (
-    "-Xms160m", "-Xmx160m", "-XX:+AlwaysPreTouch", "-XX:+UseSerialGC", "-XX:InlineSmallCode=500",
-    "-XX:Tier4InvocationThreshold=30000", "-XX:Tier4CompileThreshold=90000", "-XX:Tier4BackEdgeThreshold=240000",
-    "-Xlog:disable", "-Xlog:all=warning:stderr",
-)
+JVM_OPTIONS_FILE = ROOT / "docker" / "consumer.jvm-options"
+
+
+def read_jvm_options(path: Path = JVM_OPTIONS_FILE) -> tuple[str, ...]:
+    """The options of a java @argfile written one per line, as the java launcher reads them.
+
+    Blank lines and ``#`` comments are skipped. The launcher also splits a line at spaces and
+    understands quotes; an options file that needs either is refused here, so what this returns
+    is always exactly what ``java @path`` gets.
+    """
+    options = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        words = line.split()
+        for i, word in enumerate(words):
+            if word.startswith("#"):
+                words = words[:i]
+                break
+        if not words:
+            continue
+        if len(words) > 1 or any(q in words[0] for q in "\"'"):
+            raise ValueError(f"{path}:{number}: one option per line, without spaces or quotes: {line.strip()!r}")
+        options.append(words[0])
+    return tuple(options)
+
+
+# The consumer's JVM options: docker/consumer.jvm-options, the file the image passes to java too.
+JVM_FLAGS = read_jvm_options()
 
 
 class ConsumerProcess:
@@ -82,8 +93,20 @@ class ConsumerProcess:
             raise ConsumerError(f"consumer jar not found at {jar}: build it with `make consumer-jar`")
         self.archive = ClassArchive(jar) if class_archive else None
         self.command = [
-            java_command(), *jvm_flags, *(self.archive.flags if self.archive else []), "-jar", str(jar),
-            "-b", bootstrap, "-s", registry, "-t", topic, "-g", group, *(extra_args or []),
+            java_command(),
+            *jvm_flags,
+            *(self.archive.flags if self.archive else []),
+            "-jar",
+            str(jar),
+            "-b",
+            bootstrap,
+            "-s",
+            registry,
+            "-t",
+            topic,
+            "-g",
+            group,
+            *(extra_args or []),
         ]
         self.log_dir = log_dir
         self.echo = echo
@@ -91,7 +114,7 @@ class ConsumerProcess:
         self.lines: list[str] = []
         self._changed = threading.Condition()
         self._proc: subprocess.Popen[str] | None = None
-        self._stderr_file = None
+        self._stderr_file: TextIO | None = None
         self._reader: threading.Thread | None = None
         self.log_path: Path | None = None
 
@@ -100,7 +123,7 @@ class ConsumerProcess:
         """The child's PID once started."""
         return self._proc.pid if self._proc else None
 
-    def start(self) -> "ConsumerProcess":
+    def start(self) -> ConsumerProcess:
         """Starts the JVM; stdout is parsed, stderr goes to a log file (or ours)."""
         stderr = None
         if self.log_dir is not None:
