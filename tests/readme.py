@@ -129,7 +129,8 @@ def check_flag_table(table: dict[str, str], options: dict[str, str | None], what
     """The README's table has exactly the program's flags, and each default the program states."""
     assert set(table) == set(options), (
         f"{what}: flags only in the README table: {sorted(set(table) - set(options))}; "
-        f"only in the program: {sorted(set(options) - set(table))}")
+        f"only in the program: {sorted(set(options) - set(table))}"
+    )
     for flag, default in options.items():
         if default is not None:
             assert first_word(table[flag]) == default, f"{what}: {flag}'s default is {default}, the README says {table[flag]!r}"

@@ -33,7 +33,9 @@ def _run(cmd: list[str], timeout: float, env: dict | None = None) -> subprocess.
         result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env, check=False)
     except subprocess.TimeoutExpired:
         pytest.fail(f"`{shlex.join(cmd)}` did not finish within {timeout:.0f}s")
-    assert result.returncode == 0, f"`{shlex.join(cmd)}` exited {result.returncode}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    assert result.returncode == 0, (
+        f"`{shlex.join(cmd)}` exited {result.returncode}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    )
     return result
 
 
@@ -53,7 +55,7 @@ def _expand(token: str, env: dict[str, str]) -> str:
 def _with_value(tokens: list[str], flag: str, value: str) -> list[str]:
     assert flag in tokens, f"the README's consumer line has no {flag}"
     i = tokens.index(flag)
-    return [*tokens[:i + 1], value, *tokens[i + 2:]]
+    return [*tokens[: i + 1], value, *tokens[i + 2 :]]
 
 
 def _expected_totals(argv: list[str], seed: int) -> tuple[int, dict[str, str]]:
@@ -72,8 +74,11 @@ def test_own_cluster_block_runs_as_written(stack, tmp_path):
     assert len(blocks) == 1, "the README's 'Your own cluster' section should have one bash block"
     commands = commands_of(blocks[0])
     topic = f"it-readme-{secrets.token_hex(4)}"
-    ours = {"TXPIPE_BOOTSTRAP_SERVERS": stack.bootstrap_servers, "TXPIPE_SCHEMA_REGISTRY": stack.schema_registry_url,
-            "TXPIPE_TOPIC": topic}
+    ours = {
+        "TXPIPE_BOOTSTRAP_SERVERS": stack.bootstrap_servers,
+        "TXPIPE_SCHEMA_REGISTRY": stack.schema_registry_url,
+        "TXPIPE_TOPIC": topic,
+    }
     env = {**os.environ}
     consumer: subprocess.Popen | None = None
     lines: dict[str, str] = {}
@@ -84,7 +89,9 @@ def test_own_cluster_block_runs_as_written(stack, tmp_path):
             tokens = shlex.split(command.removesuffix("&"))
             if tokens[0] == "export":
                 names = {pair.split("=", 1)[0] for pair in tokens[1:]}
-                assert names == set(producer.ENVIRONMENT.values()), f"the block exports {names}, the producer reads {producer.ENVIRONMENT}"
+                assert names == set(producer.ENVIRONMENT.values()), (
+                    f"the block exports {names}, the producer reads {producer.ENVIRONMENT}"
+                )
                 env.update(ours)
                 continue
             tokens = [_expand(t, env) for t in tokens]
@@ -93,14 +100,17 @@ def test_own_cluster_block_runs_as_written(stack, tmp_path):
                 tokens = _with_value(tokens, "--state-dir", str(tmp_path / "state"))
                 tokens = _with_value(tokens, "-g", f"g-{topic}")
                 with stderr_log.open("w") as stderr:
-                    consumer = subprocess.Popen(tokens, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=stderr,
-                                                text=True, start_new_session=True)
+                    consumer = subprocess.Popen(
+                        tokens, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True, start_new_session=True
+                    )
                 threading.Thread(target=_read_lines, args=(consumer, lines), daemon=True).start()
                 continue
             result = _run(tokens, 1800, env)
             if "txpipe.producer" in tokens:
-                sent.append((tokens[tokens.index("txpipe.producer") + 1:], result.stdout))
-        assert consumer is not None and len(sent) == 1, f"the block should start the consumer and run the producer once: {commands}"
+                sent.append((tokens[tokens.index("txpipe.producer") + 1 :], result.stdout))
+        assert consumer is not None and len(sent) == 1, (
+            f"the block should start the consumer and run the producer once: {commands}"
+        )
         argv, output = sent[0]
         seed = re.findall(r"\bseed=(\d+)", output)
         assert seed, f"the producer's summary names no seed: {output[-1000:]}"
@@ -133,9 +143,11 @@ def _wait_for(last: dict[str, str], expected: dict[str, str], proc: subprocess.P
     if dict(last) != expected:
         differ = {a: (last.get(a), t) for a, t in expected.items() if last.get(a) != t}
         state = f"exited {proc.returncode}" if proc.poll() is not None else "still running"
-        pytest.fail(f"the README's consumer ({state}) did not log the producer's totals within {timeout:.0f}s; "
-                    f"(logged, expected) of differing accounts: {dict(list(differ.items())[:5])}\n"
-                    f"stderr tail:\n{log.read_text()[-3000:]}")
+        pytest.fail(
+            f"the README's consumer ({state}) did not log the producer's totals within {timeout:.0f}s; "
+            f"(logged, expected) of differing accounts: {dict(list(differ.items())[:5])}\n"
+            f"stderr tail:\n{log.read_text()[-3000:]}"
+        )
 
 
 def test_consumer_flags_table_is_the_jars_help():

@@ -46,9 +46,9 @@ RUN_BY = {
     "make test": ".ci/run",
     # Your own cluster: the block is read and run line by line against the test session's stack
     "make setup": OWN_CLUSTER,
-    "export TXPIPE_BOOTSTRAP_SERVERS=kafka-1:9092 TXPIPE_SCHEMA_REGISTRY=http://registry:8081 TXPIPE_TOPIC=transactions":
-        OWN_CLUSTER,
-    'java @docker/consumer.jvm-options -jar scala/target/txpipe-consumer.jar --state-dir state -g totals '
+    "export TXPIPE_BOOTSTRAP_SERVERS=kafka-1:9092 TXPIPE_SCHEMA_REGISTRY=http://registry:8081 "
+    "TXPIPE_TOPIC=transactions": OWN_CLUSTER,
+    "java @docker/consumer.jvm-options -jar scala/target/txpipe-consumer.jar --state-dir state -g totals "
     '-b "$TXPIPE_BOOTSTRAP_SERVERS" -s "$TXPIPE_SCHEMA_REGISTRY" -t "$TXPIPE_TOPIC" &': OWN_CLUSTER,
     ".venv/bin/python -m txpipe.producer -n 5000": OWN_CLUSTER,
     # Docker: tests/container/test_compose.py parses the section and runs these
@@ -91,7 +91,8 @@ def test_every_readme_command_is_run_somewhere():
     missing = [c for c in commands if c not in RUN_BY]
     assert not missing, (
         "README commands that no test runs; add each to RUN_BY in tests/unit/test_readme.py with the test "
-        f"or script that runs it (or write that test): {missing}")
+        f"or script that runs it (or write that test): {missing}"
+    )
 
 
 def test_the_list_names_only_readme_commands_and_places_that_exist():
@@ -149,8 +150,15 @@ def _module_exists(module: str) -> bool:
 
 def producer_help() -> str:
     env = {**os.environ, "COLUMNS": "1000"}  # one line per option's invocation
-    result = subprocess.run([sys.executable, "-m", "txpipe.producer", "--help"], capture_output=True, text=True,
-                            timeout=60, env=env, cwd=ROOT, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "txpipe.producer", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=ROOT,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -183,13 +191,17 @@ def test_consumer_flags_table_is_its_parser():
 
 def test_help_reader_reads_both_styles():
     """help_options on a sample of each parser's layout, so a table check cannot pass by reading nothing."""
-    argparse_style = ("options:\n  -h, --help            show this help message and exit\n"
-                      "  -n COUNT, --count COUNT\n                        synthetic transactions to send (default 1000)\n"
-                      "  --seed SEED           random seed (default: a fresh one each run)\n")
+    argparse_style = (
+        "options:\n  -h, --help            show this help message and exit\n"
+        "  -n COUNT, --count COUNT\n                        synthetic transactions to send (default 1000)\n"
+        "  --seed SEED           random seed (default: a fresh one each run)\n"
+    )
     assert help_options(argparse_style) == {"-n": "1000", "--count": "1000", "--seed": None}
-    scopt_style = ("Usage: txpipe-consumer [options]\n\n  -b, --bootstrap-servers HOST:PORT,...\n"
-                   "                           Kafka bootstrap servers\n"
-                   "  --dedupe-retention DURATION\n                           ids are remembered (default 7d)\n")
+    scopt_style = (
+        "Usage: txpipe-consumer [options]\n\n  -b, --bootstrap-servers HOST:PORT,...\n"
+        "                           Kafka bootstrap servers\n"
+        "  --dedupe-retention DURATION\n                           ids are remembered (default 7d)\n"
+    )
     assert help_options(scopt_style) == {"-b": None, "--bootstrap-servers": None, "--dedupe-retention": "7d"}
 
 
