@@ -68,7 +68,12 @@ object Main {
     val dlqMaxRecordBytes = DeadLetters.maxRecordBytes(producerMaxRequestSize(config), prepared.dlqMaxMessageBytes)
     val counters = new Counters
     val topology = TransactionTopology.createTopology(
-      options.topic, options.group, registry, inputPartitions, dedupeRetention = options.dedupeRetention, counters = counters,
+      options.topic,
+      options.group,
+      registry,
+      inputPartitions,
+      dedupeRetention = options.dedupeRetention,
+      counters = counters,
       dlqMaxRecordBytes = dlqMaxRecordBytes)
     val streams = new KafkaStreams(topology, config)
     log.info(s"dropping re-sent transactions on (account_number, transaction_id), ids kept for ${options.dedupeRetention}; " +
@@ -81,11 +86,16 @@ object Main {
     val purge = new ByAccountPurge(purgeAdmin, options.group, byAccount)
     countsLogger.scheduleWithFixedDelay(() => purge.purgeOnce(), PurgeFirstAfterSeconds, PurgeEverySeconds, TimeUnit.SECONDS)
     var lastCounts = ""
-    countsLogger.scheduleAtFixedRate(() => {
-      val now = counters.summary
-      if (now != lastCounts) log.info(s"counts: $now")
-      lastCounts = now
-    }, CountsLogEverySeconds, CountsLogEverySeconds, TimeUnit.SECONDS)
+    countsLogger.scheduleAtFixedRate(
+      () => {
+        val now = counters.summary
+        if (now != lastCounts) log.info(s"counts: $now")
+        lastCounts = now
+      },
+      CountsLogEverySeconds,
+      CountsLogEverySeconds,
+      TimeUnit.SECONDS
+    )
     val stopped = new CountDownLatch(1)
     @volatile var exitCode = 0
 
@@ -106,8 +116,11 @@ object Main {
 
       private def replaceOrStop(e: Throwable): StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse =
         if (replacement.replace(e)) {
-          log.warn(s"stream thread failed on its transaction, replacing it; the open transaction is aborted and " +
-            s"its tasks go on from the last commit (at most $MaxThreadReplacements in $ThreadReplacementWindow): $e", e)
+          log.warn(
+            s"stream thread failed on its transaction, replacing it; the open transaction is aborted and " +
+              s"its tasks go on from the last commit (at most $MaxThreadReplacements in $ThreadReplacementWindow): $e",
+            e
+          )
           StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD
         } else {
           log.error(s"stream thread failed, shutting down: $e", e)
@@ -119,19 +132,23 @@ object Main {
       log.info(s"streams state $oldState -> $newState")
       if (newState == KafkaStreams.State.ERROR || newState == KafkaStreams.State.NOT_RUNNING) stopped.countDown()
     }
-    Runtime.getRuntime.addShutdownHook(new Thread(() => {
-      shutdownHookRunning = true
-      log.info("shutdown requested, closing Kafka Streams")
-      // Ends a lookup that is waiting out a registry outage (its record is not dead-lettered but
-      // read again after a restart), or close would wait the full timeout; known schemas still answer.
-      registry.close()
-      // Leaving the group hands this instance's partitions over at once, not after session.timeout.ms.
-      val leave = CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP).withTimeout(CloseTimeout)
-      if (!streams.close(leave)) log.warn(s"Kafka Streams did not close within $CloseTimeout")
-      StdoutLines.flush()
-      log.info(s"counts at shutdown: ${counters.summary}")
-      stopped.countDown()
-    }, "txpipe-shutdown"))
+    Runtime.getRuntime.addShutdownHook(new Thread(
+      () => {
+        shutdownHookRunning = true
+        log.info("shutdown requested, closing Kafka Streams")
+        // Ends a lookup that is waiting out a registry outage (its record is not dead-lettered but
+        // read again after a restart), or close would wait the full timeout; known schemas still answer.
+        registry.close()
+        // Leaving the group hands this instance's partitions over at once, not after session.timeout.ms.
+        val leave =
+          CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP).withTimeout(CloseTimeout)
+        if (!streams.close(leave)) log.warn(s"Kafka Streams did not close within $CloseTimeout")
+        StdoutLines.flush()
+        log.info(s"counts at shutdown: ${counters.summary}")
+        stopped.countDown()
+      },
+      "txpipe-shutdown"
+    ))
 
     streams.start()
     stopped.await()
