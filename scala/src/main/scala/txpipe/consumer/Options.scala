@@ -28,9 +28,8 @@ object Options {
   val ExactlyOnceV2 = "exactly_once_v2"
   val AtLeastOnce = "at_least_once"
 
-  /** How often Streams commits: under exactly-once each commit stalls processing for a few ms,
-    * so Streams' 100 ms put a commit in front of about a tenth of all records; once a second
-    * keeps that to about 1% (a crash then replays up to a second of logged lines). */
+  /** How often Streams commits: each exactly-once commit stalls processing, and once a second
+    * (not Streams' 100 ms) leaves few records behind one; a crash replays up to a second of lines. */
   val DefaultCommitIntervalMs: Long = 1000L
 
   /** How long a counted transaction id is remembered, so a re-sent copy is dropped. */
