@@ -27,6 +27,7 @@ SOAK_PRELOAD_RETENTION ?= 600
 help:
 	@echo "make demo         run the pipeline end to end on a local Kafka (ARGS='--keep -n 5000' to pass options)"
 	@echo "make test         run every test (fault scenarios at TXPIPE_FAULT_TX=$(TXPIPE_FAULT_TX) transactions)"
+	@echo "make fmt-scala    format the Scala sources and build files with scalafmt (make test checks them)"
 	@echo "make test-faults  run only the fault scenarios, at FAULT_TX=$(FAULT_TX) transactions each"
 	@echo "make test-soak    the consumer for $(SOAK_SECONDS)s at a steady rate, and a store of $(SOAK_PRELOAD) ids forgotten under load"
 	@echo "make test-soak-long  the same for an hour; figures and plot into docs/soak/"
@@ -65,7 +66,7 @@ demo: setup
 	$(PY) -m txpipe_tools.demo $(ARGS)
 
 test: $(VENV)/.installed proto stack-install
-	cd scala && ../bin/sbt test assembly </dev/null
+	cd scala && ../bin/sbt scalafmtCheckAll scalafmtSbtCheck test assembly </dev/null
 	$(MAKE) --no-print-directory test-python
 
 # Lint, format check and types: seconds, so `make test` runs them before the suites.
@@ -101,6 +102,10 @@ test-soak-long: $(VENV)/.installed proto stack-install consumer-jar
 
 test-scala:
 	cd scala && ../bin/sbt test </dev/null
+
+.PHONY: fmt-scala
+fmt-scala:
+	cd scala && ../bin/sbt scalafmtAll scalafmtSbt </dev/null
 
 stack-up: $(VENV)/.installed
 	$(PY) -m txpipe_tools.local_stack up $(ARGS)

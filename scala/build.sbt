@@ -66,10 +66,10 @@ lazy val root = (project in file("."))
     assembly / assemblyMergeStrategy := {
       // The fat jar runs from the class path, where module descriptors mean nothing and clash.
       case PathList(ps @ _*) if ps.last == "module-info.class" => MergeStrategy.discard
-      case PathList("META-INF", "services", _*)                 => MergeStrategy.filterDistinctLines
-      case PathList("META-INF", "versions", _*)                 => MergeStrategy.first
+      case PathList("META-INF", "services", _*) => MergeStrategy.filterDistinctLines
+      case PathList("META-INF", "versions", _*) => MergeStrategy.first
       // The same well-known .proto files ship in protobuf-java and scalapb-runtime.
-      case PathList(ps @ _*) if ps.last.endsWith(".proto")      => MergeStrategy.first
+      case PathList(ps @ _*) if ps.last.endsWith(".proto") => MergeStrategy.first
       case other =>
         val fallback = (assembly / assemblyMergeStrategy).value
         fallback(other)

@@ -98,7 +98,8 @@ final class HttpSchemaRegistry(
         case Right((200, body)) =>
           return Left(s"$uri answered HTTP 200 with something other than the Confluent API's list of schema types " +
             s"(${abbreviate(body)}): ${PathHint}")
-        case Right((404, _)) => return Left(s"schema registry at $shownUrl does not answer the Confluent API (GET $uri: HTTP 404): $PathHint")
+        case Right((404, _)) =>
+          return Left(s"schema registry at $shownUrl does not answer the Confluent API (GET $uri: HTTP 404): $PathHint")
         case Right((status @ (401 | 403), _)) => return Left(authMessage(status))
         case Right((status, body)) => s"HTTP $status: ${abbreviate(body)}"
         case Left(why) => why
@@ -169,7 +170,8 @@ final class HttpSchemaRegistry(
 
   private def authMessage(status: Int): String =
     s"schema registry at $shownUrl refused the consumer (HTTP $status): " +
-      (if (authorization.isDefined) "check the credentials given with the registry URL" else "it needs credentials, and none were given")
+      (if (authorization.isDefined) "check the credentials given with the registry URL"
+       else "it needs credentials, and none were given")
 
   private def looksLikeTypes(body: String): Boolean =
     try mapper.readTree(body).isArray

@@ -68,7 +68,12 @@ object Main {
     val dlqMaxRecordBytes = DeadLetters.maxRecordBytes(producerMaxRequestSize(config), prepared.dlqMaxMessageBytes)
     val counters = new Counters
     val topology = TransactionTopology.createTopology(
-      options.topic, options.group, registry, inputPartitions, dedupeRetention = options.dedupeRetention, counters = counters,
+      options.topic,
+      options.group,
+      registry,
+      inputPartitions,
+      dedupeRetention = options.dedupeRetention,
+      counters = counters,
       dlqMaxRecordBytes = dlqMaxRecordBytes)
     val streams = new KafkaStreams(topology, config)
     log.info(s"dropping re-sent transactions on (account_number, transaction_id), ids kept for ${options.dedupeRetention}; " +
@@ -81,11 +86,16 @@ object Main {
     val purge = new ByAccountPurge(purgeAdmin, options.group, byAccount)
     countsLogger.scheduleWithFixedDelay(() => purge.purgeOnce(), PurgeFirstAfterSeconds, PurgeEverySeconds, TimeUnit.SECONDS)
     var lastCounts = ""
-    countsLogger.scheduleAtFixedRate(() => {
-      val now = counters.summary
-      if (now != lastCounts) log.info(s"counts: $now")
-      lastCounts = now
-    }, CountsLogEverySeconds, CountsLogEverySeconds, TimeUnit.SECONDS)
+    countsLogger.scheduleAtFixedRate(
+      () => {
+        val now = counters.summary
+        if (now != lastCounts) log.info(s"counts: $now")
+        lastCounts = now
+      },
+      CountsLogEverySeconds,
+      CountsLogEverySeconds,
+      TimeUnit.SECONDS
+    )
     val stopped = new CountDownLatch(1)
     @volatile var exitCode = 0
 
@@ -106,8 +116,11 @@ object Main {
 
       private def replaceOrStop(e: Throwable): StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse =
         if (replacement.replace(e)) {
-          log.warn(s"stream thread failed on its transaction, replacing it; the open transaction is aborted and " +
-            s"its tasks go on from the last commit (at most $MaxThreadReplacements in $ThreadReplacementWindow): $e", e)
+          log.warn(
+            s"stream thread failed on its transaction, replacing it; the open transaction is aborted and " +
+              s"its tasks go on from the last commit (at most $MaxThreadReplacements in $ThreadReplacementWindow): $e",
+            e
+          )
           StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD
         } else {
           log.error(s"stream thread failed, shutting down: $e", e)
@@ -119,19 +132,23 @@ object Main {
       log.info(s"streams state $oldState -> $newState")
       if (newState == KafkaStreams.State.ERROR || newState == KafkaStreams.State.NOT_RUNNING) stopped.countDown()
     }
-    Runtime.getRuntime.addShutdownHook(new Thread(() => {
-      shutdownHookRunning = true
-      log.info("shutdown requested, closing Kafka Streams")
-      // Ends a lookup that is waiting out a registry outage (its record is not dead-lettered but
-      // read again after a restart), or close would wait the full timeout; known schemas still answer.
-      registry.close()
-      // Leaving the group hands this instance's partitions over at once, not after session.timeout.ms.
-      val leave = CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP).withTimeout(CloseTimeout)
-      if (!streams.close(leave)) log.warn(s"Kafka Streams did not close within $CloseTimeout")
-      StdoutLines.flush()
-      log.info(s"counts at shutdown: ${counters.summary}")
-      stopped.countDown()
-    }, "txpipe-shutdown"))
+    Runtime.getRuntime.addShutdownHook(new Thread(
+      () => {
+        shutdownHookRunning = true
+        log.info("shutdown requested, closing Kafka Streams")
+        // Ends a lookup that is waiting out a registry outage (its record is not dead-lettered but
+        // read again after a restart), or close would wait the full timeout; known schemas still answer.
+        registry.close()
+        // Leaving the group hands this instance's partitions over at once, not after session.timeout.ms.
+        val leave =
+          CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP).withTimeout(CloseTimeout)
+        if (!streams.close(leave)) log.warn(s"Kafka Streams did not close within $CloseTimeout")
+        StdoutLines.flush()
+        log.info(s"counts at shutdown: ${counters.summary}")
+        stopped.countDown()
+      },
+      "txpipe-shutdown"
+    ))
 
     streams.start()
     stopped.await()
@@ -160,39 +177,27 @@ object Main {
     p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, Int.box(options.replicationFactor.fold(-1)(_.toInt)))
     options.stateDir.foreach(dir => p.put(StreamsConfig.STATE_DIR_CONFIG, dir))
     p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, Long.box(options.commitIntervalMs))
+    // The settings below were each measured side by side: docs/tuning-notes-scala.md has the figures.
     // Streams lingers 100 ms for bigger batches, but every exactly-once commit must first send and
     // await whatever is lingering, with processing stopped; 5 ms leaves little to wait for.
     p.put(StreamsConfig.producerPrefix(ProducerConfig.LINGER_MS_CONFIG), Int.box(5))
-    // The first commit's offsets wait for the producer to find the group coordinator, and the
-    // producer then sends them as a retry, after retry.backoff.ms: 100 ms by default, with
-    // processing stopped (a tenth of a 10,000-record drain). Later retries still back off
-    // exponentially, up to retry.backoff.max.ms (1 s).
+    // The first commit's offsets go out as a retry once the group coordinator is found, after
+    // retry.backoff.ms with processing stopped: 10 ms, not Kafka's 100 (it still doubles, to 1 s).
     p.put(StreamsConfig.producerPrefix(ProducerConfig.RETRY_BACKOFF_MS_CONFIG), Int.box(10))
-    // Each poll hands a task hundreds of records at once, and each makes two records to send (its
-    // total and its id's changelog entry): in 16 KiB batches that burst left as many small requests.
-    // With 256 KiB a million drained faster in four runs of four side by side (8.5-11.7 s against
-    // 9.1-14.5), with 6-18% less CPU here and 35-46% less in the broker. Every partition being written holds one
-    // open batch from the producer's 32 MiB buffer, so the size shrinks for wide topics: the at most
-    // four partitions written per input partition (totals, two changelogs, DLQ) take
-    // no more than half of it.
+    // A poll's burst of totals and id changelog entries went out as many small requests in Kafka's
+    // 16 KiB batches. Smaller for wide topics: one open batch per partition written fits in half the buffer.
     p.put(StreamsConfig.producerPrefix(ProducerConfig.BATCH_SIZE_CONFIG), Int.box(producerBatchBytes(inputPartitions)))
-    // Streams polls at most 1000 records at a time, and poll() was about 6% of the stream thread
-    // draining a backlog; with 5000 a million drained about 5% faster (faster in seven runs of
-    // seven). A live flow is handed over as it arrives either way.
+    // A backlog drains in fewer polls (Streams' 1000 made poll() a visible share of the stream
+    // thread); a live flow is handed over as it arrives either way.
     p.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_POLL_RECORDS_CONFIG), Int.box(5000))
-    // After a (re)assignment tasks start one by one; a fetch for the first, caught-up partitions
-    // then waited out the broker's 500 ms while the others' backlogs sat behind it (a 0.5-0.65 s
-    // gap in a 10k drain). 100 ms bounds that gap; a live flow fills each fetch long before.
+    // After an assignment tasks start one by one, and a fetch for caught-up partitions would wait
+    // out the broker's 500 ms while the other backlogs sat behind it; a live flow fills a fetch sooner.
     p.put(StreamsConfig.mainConsumerPrefix(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG), Int.box(100))
-    // The same wait for the restore consumer. Tasks restore one after another: while its fetch
-    // for the first task's (caught-up, often empty) changelogs waited out the broker's 500 ms,
-    // the next tasks' changelogs could not be fetched, and every fresh start lost 0.5 s there.
+    // The same for the restore consumer: tasks restore one after another, and a fetch of one
+    // task's empty changelogs held the next tasks back.
     p.put(StreamsConfig.restoreConsumerPrefix(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG), Int.box(100))
-    // Idling lets a task with several input partitions wait for all of them, to process in
-    // timestamp order; every task here has one (TransactionTopologySpec checks), so there is
-    // nothing to wait for. The check itself is not free: for each task with an empty queue
-    // Kafka 4.2 formats a log message on every pass of the loop, 6% of the stream thread.
-    // Disabled, a million drained in 9.0-9.3 s instead of 9.4-12.1 (five of five side by side).
+    // Idling would hold a task back to process its input and by-account partitions in timestamp
+    // order; the totals do not depend on that order, and Kafka 4.2's idling check is not free.
     p.put(StreamsConfig.MAX_TASK_IDLE_MS_CONFIG, Long.box(StreamsConfig.MAX_TASK_IDLE_MS_DISABLED))
     // Native memory of the state stores under one budget, so it does not grow with the data written.
     p.put(StreamsConfig.ROCKSDB_CONFIG_SETTER_CLASS_CONFIG, classOf[BoundedRocksDb])

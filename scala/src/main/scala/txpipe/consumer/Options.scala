@@ -28,9 +28,8 @@ object Options {
   val ExactlyOnceV2 = "exactly_once_v2"
   val AtLeastOnce = "at_least_once"
 
-  /** How often Streams commits: under exactly-once each commit stalls processing for a few ms,
-    * so Streams' 100 ms put a commit in front of about a tenth of all records; once a second
-    * keeps that to about 1% (a crash then replays up to a second of logged lines). */
+  /** How often Streams commits: each exactly-once commit stalls processing, and once a second
+    * (not Streams' 100 ms) leaves few records behind one; a crash replays up to a second of lines. */
   val DefaultCommitIntervalMs: Long = 1000L
 
   /** How long a counted transaction id is remembered, so a re-sent copy is dropped. */
@@ -95,11 +94,15 @@ object Options {
         .validate(v => if (v >= 0) success else failure("--topic-wait-seconds must be >= 0"))
         .action((v, o) => o.copy(topicWaitSeconds = v)).text("how long to wait for the input topic (default 300)"),
       opt[String]("dedupe-retention").valueName("DURATION")
-        .validate(v => if (parseDuration(v).isDefined) success else failure(s"--dedupe-retention: not a positive duration: $v (e.g. 7d, 12h, 30m, PT1H)"))
+        .validate(v =>
+          if (parseDuration(v).isDefined) success
+          else failure(s"--dedupe-retention: not a positive duration: $v (e.g. 7d, 12h, 30m, PT1H)"))
         .action((v, o) => o.copy(dedupeRetention = parseDuration(v).get))
         .text("how long counted transaction ids are remembered to drop re-sent copies (default 7d)"),
       opt[String]("schema-missing-wait").valueName("DURATION")
-        .validate(v => if (parseDuration(v).isDefined) success else failure(s"--schema-missing-wait: not a positive duration: $v (e.g. 5s, 500ms)"))
+        .validate(v =>
+          if (parseDuration(v).isDefined) success
+          else failure(s"--schema-missing-wait: not a positive duration: $v (e.g. 5s, 500ms)"))
         .action((v, o) => o.copy(schemaMissingWait = parseDuration(v).get))
         .text(s"how long a schema id the registry does not know is asked again before its record goes to the DLQ " +
           s"(default ${HttpSchemaRegistry.DefaultMissingWait.toSeconds}s; keep it under the transaction timeout, 10s by default)"),

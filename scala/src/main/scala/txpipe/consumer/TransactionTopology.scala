@@ -85,7 +85,8 @@ object TransactionTopology {
         // Values are AccountTotal's protobuf bytes, which the processor encodes once for store and topic.
         Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(TotalsStore), Serdes.String(), Serdes.ByteArray())
           .withCachingEnabled(),
-        Totals)
+        Totals
+      )
       .addStateStore(SeenIds.builder(SeenIdsStore, dedupeRetention, n => { counters.expiredIds.addAndGet(n); () }), Totals)
       // The processor forwards each record to one sink by name, so each sees only its own type.
       .addSink(TotalsSink, totalsTopic(inputTopic), Serdes.String().serializer(), bytes.serializer(), Totals)

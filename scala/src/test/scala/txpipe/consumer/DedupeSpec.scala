@@ -24,7 +24,8 @@ class DedupeSpec extends AnyFunSuite {
 
   private final class Fixture(val driver: TopologyTestDriver, val lines: mutable.Buffer[String], val counters: Counters) {
     val input = driver.createInputTopic(Topic, new ByteArraySerializer, new ByteArraySerializer)
-    val totals = driver.createOutputTopic(TransactionTopology.totalsTopic(Topic), new ByteArrayDeserializer, new ByteArrayDeserializer)
+    val totals =
+      driver.createOutputTopic(TransactionTopology.totalsTopic(Topic), new ByteArrayDeserializer, new ByteArrayDeserializer)
     val dlq = driver.createOutputTopic(TransactionTopology.dlqTopic(Topic), new ByteArrayDeserializer, new ByteArrayDeserializer)
     def send(account: String, amount: Double, id: String): Unit =
       input.pipeInput(account.getBytes(UTF_8), TestFrames.frame(1, TestFrames.transaction(account, amount, id).toByteArray))
@@ -40,7 +41,8 @@ class DedupeSpec extends AnyFunSuite {
     props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, Options.ExactlyOnceV2)
     TempDirs.withTempDir("txpipe-dedupe") { dir =>
       props.put(StreamsConfig.STATE_DIR_CONFIG, dir.toString)
-      val topology = TransactionTopology.createTopology(Topic, "txpipe-test", registry, 1, line => lines += line, retention, counters)
+      val topology =
+        TransactionTopology.createTopology(Topic, "txpipe-test", registry, 1, line => lines += line, retention, counters)
       val driver = new TopologyTestDriver(topology, props)
       try body(new Fixture(driver, lines, counters))
       finally driver.close()
@@ -51,11 +53,12 @@ class DedupeSpec extends AnyFunSuite {
     withDriver(Duration.ofDays(7)) { f =>
       val batch = Seq(("ACC-1", 10.10, "a"), ("ACC-2", 5.0, "b"), ("ACC-1", 0.2, "c"), ("ACC-2", -1.5, "d"))
       batch.take(3).foreach { case (acc, amt, id) => f.send(acc, amt, id) } // a producer that crashed after 3
-      batch.foreach { case (acc, amt, id) => f.send(acc, amt, id) }         // ... and was run again on all of it
-      batch.foreach { case (acc, amt, id) => f.send(acc, amt, id) }         // ... and once more
+      batch.foreach { case (acc, amt, id) => f.send(acc, amt, id) } // ... and was run again on all of it
+      batch.foreach { case (acc, amt, id) => f.send(acc, amt, id) } // ... and once more
       assert(f.lines.toVector == Vector("(ACC-1, 10.10)", "(ACC-2, 5.00)", "(ACC-1, 10.30)", "(ACC-2, 3.50)"))
       assert(f.counters.duplicates.get == 7 && f.counters.counted.get == 4)
-      val latest = f.totals.readRecordsToList().asScala.map(r => new String(r.key, UTF_8) -> AccountTotal.parseFrom(r.value)).toMap
+      val latest =
+        f.totals.readRecordsToList().asScala.map(r => new String(r.key, UTF_8) -> AccountTotal.parseFrom(r.value)).toMap
       assert(latest("ACC-1").total == "10.30" && latest("ACC-1").transactionCount == 2)
       assert(latest("ACC-2").total == "3.50" && latest("ACC-2").transactionCount == 2)
       assert(f.dlq.isEmpty)
@@ -65,14 +68,16 @@ class DedupeSpec extends AnyFunSuite {
   test("a copy with different content is a conflict: dead-lettered naming the first copy, total unchanged") {
     withDriver(Duration.ofDays(7)) { f =>
       f.send("ACC-1", 10.0, "x")
-      f.send("ACC-1", 0.01, "x")   // same id, another amount: a correction or a forgery, not ours to choose
-      f.send("ACC-1", 10.0, "x")   // the first content again: an ordinary duplicate
+      f.send("ACC-1", 0.01, "x") // same id, another amount: a correction or a forgery, not ours to choose
+      f.send("ACC-1", 10.0, "x") // the first content again: an ordinary duplicate
       assert(f.lines.toVector == Vector("(ACC-1, 10.00)"))
       assert(f.counters.duplicates.get == 1 && f.counters.counted.get == 1 && f.counters.rejected.get == 1)
       val dead = f.dlq.readRecordsToList().asScala.toVector
       assert(dead.size == 1)
       val reason = new String(dead.head.headers.lastHeader(DlqHeaders.Reason).value, UTF_8)
-      assert(reason.startsWith("conflicting duplicate: transaction_id 'x' of account 'ACC-1' was counted from partition 0 offset 0 of transactions at "), reason)
+      assert(
+        reason.startsWith("conflicting duplicate: transaction_id 'x' of account 'ACC-1' was counted from partition 0 offset 0 of transactions at "),
+        reason)
       assert(reason.endsWith("with different content; this copy was not counted"))
       assert(new String(dead.head.headers.lastHeader(DlqHeaders.SourceOffset).value, UTF_8) == "1")
       val latest = f.totals.readRecordsToList().asScala.map(r => AccountTotal.parseFrom(r.value)).last
@@ -107,9 +112,11 @@ class DedupeSpec extends AnyFunSuite {
       assert(produced.contains(TransactionTopology.changelogTopic("txpipe-dedupe-test", TransactionTopology.TotalsStore)))
       val changelog = f.driver.createOutputTopic(
         TransactionTopology.changelogTopic("txpipe-dedupe-test", TransactionTopology.SeenIdsStore),
-        new ByteArrayDeserializer, new ByteArrayDeserializer)
+        new ByteArrayDeserializer,
+        new ByteArrayDeserializer)
       val logged = changelog.readRecordsToList().asScala.toVector
-      assert(logged.map(r => Bytes.wrap(r.key)) == Vector(TotalsProcessor.seenKey("ACC-1", "x"), TotalsProcessor.seenKey("ACC-2", "y")))
+      assert(logged.map(r => Bytes.wrap(r.key)) ==
+        Vector(TotalsProcessor.seenKey("ACC-1", "x"), TotalsProcessor.seenKey("ACC-2", "y")))
       assert(logged.forall(r => math.abs(SeenMark.decode(r.value).firstSeenMs - start) < 60000))
       assert(logged.map(r => SeenMark.decode(r.value).offset) == Vector(0L, 1L))
       assert(logged.forall(r => SeenMark.decode(r.value).digest.exists(_.length == SeenMark.DigestBytes)))

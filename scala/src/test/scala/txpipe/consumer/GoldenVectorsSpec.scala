@@ -47,9 +47,11 @@ class GoldenVectorsSpec extends AnyFunSuite {
   test("every golden vector decodes, or is rejected for the stated reason") {
     val root = load()
     val schemaId = root.get("schema_id").asInt
-    val protoText = new String(Files.readAllBytes(ProjectPaths.repoRoot.resolve("proto").resolve(root.get("schema_proto_file").asText)), "UTF-8")
+    val protoText =
+      new String(Files.readAllBytes(ProjectPaths.repoRoot.resolve("proto").resolve(root.get("schema_proto_file").asText)), "UTF-8")
     val decoder = new TransactionDecoder(new SchemaCheck(
-      new InMemorySchemaRegistry(Map(schemaId -> RegisteredSchema("PROTOBUF", protoText))), "txpipe.v1.Transaction"))
+      new InMemorySchemaRegistry(Map(schemaId -> RegisteredSchema("PROTOBUF", protoText))),
+      "txpipe.v1.Transaction"))
     val cases = root.get("cases").elements().asScala.toVector
     assert(cases.nonEmpty)
     assert(cases.exists(_.get("valid").asBoolean) && cases.exists(!_.get("valid").asBoolean))

@@ -28,25 +28,35 @@ class HttpSchemaRegistrySpec extends AnyFunSuite with BeforeAndAfterAll {
 
   override def beforeAll(): Unit = {
     server.createContext("/apis/ccompat/v7/schemas/types", (ex: HttpExchange) => reply(ex, 200, """["JSON","PROTOBUF","AVRO"]"""))
-    server.createContext("/apis/ccompat/v7/schemas/ids/", (ex: HttpExchange) => {
-      hits.incrementAndGet()
-      ex.getRequestURI.getPath.stripPrefix("/apis/ccompat/v7/schemas/ids/") match {
-        case "1" => reply(ex, 200, """{"schemaType":"PROTOBUF","schema":"syntax = \"proto3\";\npackage a;\nmessage B {}"}""")
-        case "2" =>
-          // Fails twice with a 503 before answering, like a registry that is still starting.
-          if (flakyHits.incrementAndGet() <= 2) reply(ex, 503, """{"error_code":50301,"message":"starting"}""")
-          else reply(ex, 200, """{"schema":"QUJD"}""")
-        case "5" =>
-          // Not there for the first two asks: a schema registered a moment ago, on a replica behind.
-          if (lateHits.incrementAndGet() <= 2) reply(ex, 404, """{"error_code":40403,"message":"Schema not found"}""")
-          else reply(ex, 200, """{"schemaType":"PROTOBUF","schema":"syntax = \"proto3\"; message C {}"}""")
-        case _ => reply(ex, 404, """{"error_code":40403,"message":"Schema not found"}""")
+    server.createContext(
+      "/apis/ccompat/v7/schemas/ids/",
+      (ex: HttpExchange) => {
+        hits.incrementAndGet()
+        ex.getRequestURI.getPath.stripPrefix("/apis/ccompat/v7/schemas/ids/") match {
+          case "1" => reply(ex, 200, """{"schemaType":"PROTOBUF","schema":"syntax = \"proto3\";\npackage a;\nmessage B {}"}""")
+          case "2" =>
+            // Fails twice with a 503 before answering, like a registry that is still starting.
+            if (flakyHits.incrementAndGet() <= 2) reply(ex, 503, """{"error_code":50301,"message":"starting"}""")
+            else reply(ex, 200, """{"schema":"QUJD"}""")
+          case "5" =>
+            // Not there for the first two asks: a schema registered a moment ago, on a replica behind.
+            if (lateHits.incrementAndGet() <= 2) reply(ex, 404, """{"error_code":40403,"message":"Schema not found"}""")
+            else reply(ex, 200, """{"schemaType":"PROTOBUF","schema":"syntax = \"proto3\"; message C {}"}""")
+          case _ => reply(ex, 404, """{"error_code":40403,"message":"Schema not found"}""")
+        }
       }
-    })
-    server.createContext("/secure/", (ex: HttpExchange) =>
-      if (ex.getRequestHeaders.getFirst("Authorization") == Credentials)
-        reply(ex, 200, if (ex.getRequestURI.getPath.endsWith("/types")) """["PROTOBUF"]""" else """{"schemaType":"PROTOBUF","schema":"message D {}"}""")
-      else reply(ex, 401, """{"error_code":401,"message":"Unauthorized"}"""))
+    )
+    server.createContext(
+      "/secure/",
+      (ex: HttpExchange) =>
+        if (ex.getRequestHeaders.getFirst("Authorization") == Credentials)
+          reply(
+            ex,
+            200,
+            if (ex.getRequestURI.getPath.endsWith("/types")) """["PROTOBUF"]"""
+            else """{"schemaType":"PROTOBUF","schema":"message D {}"}""")
+        else reply(ex, 401, """{"error_code":401,"message":"Unauthorized"}""")
+    )
     // The registry's root, as the brief's URL without /apis/ccompat/v7 reaches it.
     server.createContext("/schemas/", (ex: HttpExchange) => reply(ex, 404, "<html>Not Found</html>"))
     server.start()
@@ -73,8 +83,13 @@ class HttpSchemaRegistrySpec extends AnyFunSuite with BeforeAndAfterAll {
   test("a 404 is asked again for the missing wait, then believed only for the missing TTL") {
     val now = new AtomicLong(0L)
     // Each ask moves the clock on by 100 ms, so the wait ends after a bounded number of asks.
-    val registry = new HttpSchemaRegistry(url, initialBackoff = Duration.ofMillis(1), missingWait = Duration.ofMillis(450),
-      missingTtl = Duration.ofSeconds(30), clock = () => now.addAndGet(Duration.ofMillis(100).toNanos))
+    val registry = new HttpSchemaRegistry(
+      url,
+      initialBackoff = Duration.ofMillis(1),
+      missingWait = Duration.ofMillis(450),
+      missingTtl = Duration.ofSeconds(30),
+      clock = () => now.addAndGet(Duration.ofMillis(100).toNanos)
+    )
     val before = hits.get
     assert(registry.schemaById(77).isEmpty)
     val asked = hits.get - before
@@ -112,10 +127,14 @@ class HttpSchemaRegistrySpec extends AnyFunSuite with BeforeAndAfterAll {
   }
 
   test("an unreachable registry is retried, and close() ends the wait without blaming the record") {
-    val closedPort = { val s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1")); val p = s.getLocalPort; s.close(); p }
+    val closedPort = {
+      val s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1")); val p = s.getLocalPort; s.close(); p
+    }
     val registry = new HttpSchemaRegistry(s"http://127.0.0.1:$closedPort", initialBackoff = Duration.ofMillis(20))
     val result = new java.util.concurrent.CompletableFuture[Throwable]()
-    val t = new Thread(() => try { registry.schemaById(1); result.complete(null) } catch { case e: Throwable => result.complete(e) })
+    val t = new Thread(() =>
+      try { registry.schemaById(1); result.complete(null) }
+      catch { case e: Throwable => result.complete(e) })
     t.start()
     Thread.sleep(300)
     assert(!result.isDone, "must keep retrying, never give up on its own")
@@ -130,7 +149,8 @@ class HttpSchemaRegistrySpec extends AnyFunSuite with BeforeAndAfterAll {
     assert(good.schemaById(3).map(_.schema) == Some("message D {}"))
     val bad = new HttpSchemaRegistry(s"http://app:wrong-pass@127.0.0.1:${server.getAddress.getPort}/secure")
     val e = intercept[RegistryAuthenticationFailed](bad.schemaById(3))
-    assert(e.getMessage == s"schema registry at $root/secure refused the consumer (HTTP 401): check the credentials given with the registry URL")
+    assert(e.getMessage ==
+      s"schema registry at $root/secure refused the consumer (HTTP 401): check the credentials given with the registry URL")
     assert(bad.probe(soon) == Left(e.getMessage))
     val none = new HttpSchemaRegistry(s"$root/secure")
     assert(none.probe(soon).left.exists(_.endsWith("it needs credentials, and none were given")))

@@ -38,7 +38,13 @@ class LimitsSpec extends AnyFunSuite {
     props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:9")
     TempDirs.withTempDir("txpipe-limits") { dir =>
       props.put(StreamsConfig.STATE_DIR_CONFIG, dir.toString)
-      val topology = TransactionTopology.createTopology(Topic, "txpipe-test", registry, 1, line => lines += line, dlqMaxRecordBytes = dlqMaxRecordBytes)
+      val topology = TransactionTopology.createTopology(
+        Topic,
+        "txpipe-test",
+        registry,
+        1,
+        line => lines += line,
+        dlqMaxRecordBytes = dlqMaxRecordBytes)
       val driver = new TopologyTestDriver(topology, props)
       try body(new Fixture(driver, lines))
       finally driver.close()
@@ -59,7 +65,8 @@ class LimitsSpec extends AnyFunSuite {
       assert(f.reasons == Vector(
         s"account_number is ${FieldLimits.MaxAccountBytes + 1} bytes, over the limit of ${FieldLimits.MaxAccountBytes}",
         s"transaction_id is ${FieldLimits.MaxTransactionIdBytes + 1} bytes, over the limit of ${FieldLimits.MaxTransactionIdBytes}",
-        s"transaction_reference is ${FieldLimits.MaxReferenceBytes + 2} bytes, over the limit of ${FieldLimits.MaxReferenceBytes}"))
+        s"transaction_reference is ${FieldLimits.MaxReferenceBytes + 2} bytes, over the limit of ${FieldLimits.MaxReferenceBytes}"
+      ))
       assert(f.lines.size == 1)
     }
   }
@@ -73,7 +80,9 @@ class LimitsSpec extends AnyFunSuite {
       assert(dead.size == 1)
       assert(java.util.Arrays.equals(dead.head.value, TestFrames.frame(1, big.toByteArray)))
       val reason = new String(dead.head.headers.lastHeader(DlqHeaders.Reason).value, UTF_8)
-      assert(reason.startsWith("record key and value are ") && reason.endsWith(s"over the limit of ${FieldLimits.MaxRecordBytes}"), reason)
+      assert(
+        reason.startsWith("record key and value are ") && reason.endsWith(s"over the limit of ${FieldLimits.MaxRecordBytes}"),
+        reason)
       assert(f.lines.toVector == Vector("(ACC-1, 1.00)"))
     }
   }
@@ -91,7 +100,8 @@ class LimitsSpec extends AnyFunSuite {
       val marker = dead.head
       def h(name: String) = new String(marker.headers.lastHeader(name).value, UTF_8)
       assert(marker.key == null && marker.value == null)
-      assert(h(DlqHeaders.Reason).contains("over the limit of 16384") && h(DlqHeaders.Reason).contains("too large to copy to the DLQ (limit 20000 bytes)"))
+      assert(h(DlqHeaders.Reason).contains("over the limit of 16384") &&
+        h(DlqHeaders.Reason).contains("too large to copy to the DLQ (limit 20000 bytes)"))
       assert(h(DlqHeaders.SourceTopic) == Topic && h(DlqHeaders.SourcePartition) == "0" && h(DlqHeaders.SourceOffset) == "0")
       assert(h(DlqHeaders.OriginalKeyBytes) == "5")
       assert(h(DlqHeaders.OriginalValueBytes) == TestFrames.frame(1, big.toByteArray).length.toString)
@@ -104,7 +114,9 @@ class LimitsSpec extends AnyFunSuite {
 
   test("a reason is one line of bounded length, whatever the record held") {
     withDriver() { f =>
-      f.input.pipeInput(new TestRecord[Array[Byte], Array[Byte]](null, TestFrames.frame(1, tx().withAccountNumber("K\n" * 60).toByteArray)))
+      f.input.pipeInput(new TestRecord[Array[Byte], Array[Byte]](
+        null,
+        TestFrames.frame(1, tx().withAccountNumber("K\n" * 60).toByteArray)))
       val reason = f.reasons.head
       assert(!reason.contains("\n") && reason.length < 400, reason)
     }

@@ -19,11 +19,13 @@ class OptionsSpec extends AnyFunSuite {
     assert(config.get("producer.batch.size") == 256 * 1024)
     assert(config.get("main.consumer.fetch.max.wait.ms") == 100)
     assert(config.get("restore.consumer.fetch.max.wait.ms") == 100)
-    assert(o.processingGuarantee == "exactly_once_v2" && o.partitions == 6 && o.replicationFactor.isEmpty && o.topicWaitSeconds == 300)
+    assert(o.processingGuarantee == "exactly_once_v2" && o.partitions == 6 && o.replicationFactor.isEmpty &&
+      o.topicWaitSeconds == 300)
   }
 
   test("long flags") {
-    val o = Options.parse(Seq("--bootstrap-servers", "k:1", "--schema-registry", "http://r/apis/ccompat/v7", "--topic", "t",
+    val o = Options.parse(Seq(
+      "--bootstrap-servers", "k:1", "--schema-registry", "http://r/apis/ccompat/v7", "--topic", "t",
       "--group", "g", "--state-dir", "/tmp/s", "--processing-guarantee", "at_least_once", "--commit-interval-ms", "250",
       "--partitions", "3", "--replication-factor", "2", "--topic-wait-seconds", "5")).fold(c => fail(s"exit $c"), identity)
     assert(o == Options("k:1", "http://r/apis/ccompat/v7", "t", "g", Some("/tmp/s"), "at_least_once", 250L, 3, Some(2.toShort), 5))

@@ -14,7 +14,8 @@ class PublicApiSpec extends AnyFunSuite {
   private val mainSources: Seq[Path] = {
     val root = ProjectPaths.repoRoot.resolve("scala/src/main")
     val walk = Files.walk(root)
-    try walk.iterator().asScala.filter(p => Files.isRegularFile(p) && (p.toString.endsWith(".scala") || p.toString.endsWith(".java"))).toVector
+    try walk.iterator().asScala.filter(p =>
+        Files.isRegularFile(p) && (p.toString.endsWith(".scala") || p.toString.endsWith(".java"))).toVector
     finally walk.close()
   }
 

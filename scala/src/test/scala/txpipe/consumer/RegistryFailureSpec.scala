@@ -16,12 +16,15 @@ class RegistryFailureSpec extends AnyFunSuite {
 
   private def withRefusingRegistry(body: String => Unit): Unit = {
     val server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0)
-    server.createContext("/", (ex: HttpExchange) => {
-      val bytes = """{"error_code":401,"message":"Unauthorized"}""".getBytes(UTF_8)
-      ex.sendResponseHeaders(401, bytes.length.toLong)
-      ex.getResponseBody.write(bytes)
-      ex.close()
-    })
+    server.createContext(
+      "/",
+      (ex: HttpExchange) => {
+        val bytes = """{"error_code":401,"message":"Unauthorized"}""".getBytes(UTF_8)
+        ex.sendResponseHeaders(401, bytes.length.toLong)
+        ex.getResponseBody.write(bytes)
+        ex.close()
+      }
+    )
     server.start()
     try body(s"http://reader:hunter2@127.0.0.1:${server.getAddress.getPort}/apis/ccompat/v7")
     finally server.stop(0)
@@ -36,12 +39,16 @@ class RegistryFailureSpec extends AnyFunSuite {
       props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:9")
       TempDirs.withTempDir("txpipe-auth") { dir =>
         props.put(StreamsConfig.STATE_DIR_CONFIG, dir.toString)
-        val driver = new TopologyTestDriver(TransactionTopology.createTopology("tx", "txpipe-auth-test", registry, 1, lines += _), props)
+        val driver =
+          new TopologyTestDriver(TransactionTopology.createTopology("tx", "txpipe-auth-test", registry, 1, lines += _), props)
         try {
           val input = driver.createInputTopic("tx", new ByteArraySerializer, new ByteArraySerializer)
-          val dlq = driver.createOutputTopic(TransactionTopology.dlqTopic("tx"), new ByteArrayDeserializer, new ByteArrayDeserializer)
+          val dlq =
+            driver.createOutputTopic(TransactionTopology.dlqTopic("tx"), new ByteArrayDeserializer, new ByteArrayDeserializer)
           val e = intercept[Exception](input.pipeInput(null, TestFrames.frame(1, TestFrames.transaction("ACC-1", 1.0).toByteArray)))
-          val cause = Iterator.iterate[Throwable](e)(_.getCause).takeWhile(_ != null).collectFirst { case r: RegistryAuthenticationFailed => r }
+          val cause = Iterator.iterate[Throwable](e)(_.getCause).takeWhile(_ != null).collectFirst {
+            case r: RegistryAuthenticationFailed => r
+          }
           assert(cause.isDefined, e)
           assert(cause.get.getMessage.contains("refused the consumer (HTTP 401)"))
           assert(!cause.get.getMessage.contains("hunter2") && !cause.get.getMessage.contains("reader"))

@@ -27,15 +27,19 @@ class TransactionTopologySpec extends AnyFunSuite {
 
   private val registry = new InMemorySchemaRegistry(Map(
     TxSchema -> RegisteredSchema("PROTOBUF", TestFrames.TransactionProtoText),
-    TotalSchema -> RegisteredSchema("PROTOBUF",
+    TotalSchema -> RegisteredSchema(
+      "PROTOBUF",
       new String(Files.readAllBytes(ProjectPaths.repoRoot.resolve("proto/account_total.proto")), UTF_8)),
-    NestedSchema -> RegisteredSchema("PROTOBUF",
-      "syntax = \"proto3\"; package txpipe.v1; message Wrapper { message Transaction {} } message Transaction { string transaction_id = 1; string account_number = 2; string transaction_reference = 3; double amount = 5; }")
+    NestedSchema -> RegisteredSchema(
+      "PROTOBUF",
+      "syntax = \"proto3\"; package txpipe.v1; message Wrapper { message Transaction {} } message Transaction { string transaction_id = 1; string account_number = 2; string transaction_reference = 3; double amount = 5; }"
+    )
   ))
 
   private final class Fixture(val driver: TopologyTestDriver, val lines: mutable.Buffer[String]) {
     val input = driver.createInputTopic(Topic, new ByteArraySerializer, new ByteArraySerializer)
-    val totals = driver.createOutputTopic(TransactionTopology.totalsTopic(Topic), new ByteArrayDeserializer, new ByteArrayDeserializer)
+    val totals =
+      driver.createOutputTopic(TransactionTopology.totalsTopic(Topic), new ByteArrayDeserializer, new ByteArrayDeserializer)
     val dlq = driver.createOutputTopic(TransactionTopology.dlqTopic(Topic), new ByteArrayDeserializer, new ByteArrayDeserializer)
   }
 
@@ -47,14 +51,20 @@ class TransactionTopologySpec extends AnyFunSuite {
     props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, guarantee)
     TempDirs.withTempDir("txpipe-test") { dir =>
       props.put(StreamsConfig.STATE_DIR_CONFIG, dir.toString)
-      val topology = TransactionTopology.createTopology(Topic, "txpipe-test", registry, partitions, line => lines.synchronized(lines += line))
+      val topology =
+        TransactionTopology.createTopology(Topic, "txpipe-test", registry, partitions, line => lines.synchronized(lines += line))
       val driver = new TopologyTestDriver(topology, props)
       try body(new Fixture(driver, lines))
       finally driver.close()
     }
   }
 
-  private def valid(account: String, amount: Double, id: String, schema: Int = TxSchema, indexes: Seq[Int] = Seq(0)): Array[Byte] =
+  private def valid(
+      account: String,
+      amount: Double,
+      id: String,
+      schema: Int = TxSchema,
+      indexes: Seq[Int] = Seq(0)): Array[Byte] =
     TestFrames.frame(schema, TestFrames.transaction(account, amount, id).toByteArray, indexes)
 
   private def header(r: TestRecord[Array[Byte], Array[Byte]], name: String): String =
@@ -185,14 +195,21 @@ class TransactionTopologySpec extends AnyFunSuite {
     val (home, away) = accounts.partition(a => AccountPlacement.owner(a, 4) == 0)
     assert(home.nonEmpty && away.size >= 3)
     withDriver(Options.ExactlyOnceV2, partitions = 4) { f =>
-      val moved = f.driver.createOutputTopic(TransactionTopology.byAccountTopic("txpipe-test"), new ByteArrayDeserializer, new ByteArrayDeserializer)
+      val moved = f.driver.createOutputTopic(
+        TransactionTopology.byAccountTopic("txpipe-test"),
+        new ByteArrayDeserializer,
+        new ByteArrayDeserializer)
       f.input.pipeInput(home.head.getBytes(UTF_8), valid(home.head, 2.5, "h"))
       f.input.pipeInput(away(0).getBytes(UTF_8), valid(away(0), 7.0, "a"))
       f.input.pipeInput(null, valid(away(1), 1.25, "n"))
       f.input.pipeInput("someone-else".getBytes(UTF_8), valid(away(2), 3.0, "k"))
       f.input.pipeInput(null, valid(home.head, 0.5, "h2"))
       assert(f.lines.toVector.sorted == Vector(
-        s"(${home.head}, 2.50)", s"(${away(0)}, 7.00)", s"(${away(1)}, 1.25)", s"(${away(2)}, 3.00)", s"(${home.head}, 3.00)").sorted)
+        s"(${home.head}, 2.50)",
+        s"(${away(0)}, 7.00)",
+        s"(${away(1)}, 1.25)",
+        s"(${away(2)}, 3.00)",
+        s"(${home.head}, 3.00)").sorted)
       assert(f.dlq.isEmpty)
       // Only the three that were away made the trip, keyed by account, carrying their input coordinates.
       val trips = moved.readRecordsToList().asScala.toVector
@@ -207,7 +224,8 @@ class TransactionTopologySpec extends AnyFunSuite {
     for (a <- Seq("ACC-0001", "ACC-0042", "x", "\u03a9-account"); n <- Seq(1, 3, 6, 50)) {
       val key = a.getBytes(UTF_8)
       assert(AccountPlacement.owner(a, n) == BuiltInPartitioner.partitionForKey(key, n), s"$a over $n")
-      assert(AccountPlacement.partitioner.partitions("t", key, Array.emptyByteArray, n).get == java.util.Set.of(Int.box(AccountPlacement.owner(a, n))))
+      assert(AccountPlacement.partitioner.partitions("t", key, Array.emptyByteArray, n).get ==
+        java.util.Set.of(Int.box(AccountPlacement.owner(a, n))))
     }
   }
 
@@ -232,7 +250,8 @@ class TransactionTopologySpec extends AnyFunSuite {
     val lines = mutable.ArrayBuffer.empty[String]
     TempDirs.withTempDir("txpipe-lines") { dir =>
       props.put(StreamsConfig.STATE_DIR_CONFIG, dir.toString)
-      val driver = new TopologyTestDriver(TransactionTopology.createTopology(Topic, "txpipe-test", registry, 1, line => lines += line), props)
+      val driver =
+        new TopologyTestDriver(TransactionTopology.createTopology(Topic, "txpipe-test", registry, 1, line => lines += line), props)
       try {
         val input = driver.createInputTopic(Topic, new ByteArraySerializer, new ByteArraySerializer)
         for (i <- 1 to 3) {

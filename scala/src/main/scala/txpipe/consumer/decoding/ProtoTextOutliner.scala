@@ -81,7 +81,8 @@ object ProtoTextOutliner {
             name
           } else { j += 1; at(j - 1) }
         if (isIdent(typeName.stripPrefix(".")) && isIdent(at(j)) && at(j + 1) == "=" && isNumber(at(j + 2))) {
-          fieldOwner.get.fields += FieldOutline(at(j), at(j + 2).toInt, typeName.stripPrefix("."), repeated || typeName.startsWith("map<"))
+          fieldOwner.get.fields +=
+            FieldOutline(at(j), at(j + 2).toInt, typeName.stripPrefix("."), repeated || typeName.startsWith("map<"))
           i = j + 3
         } else i += 1
       } else if (t == "{") {

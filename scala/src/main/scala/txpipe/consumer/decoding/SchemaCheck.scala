@@ -14,7 +14,7 @@ final class SchemaCheck(registry: SchemaRegistry, expectedMessage: String) {
   // id" is not kept here: the registry client decides when to ask again.
   private val decisions = new ConcurrentHashMap[Key, Option[String]]()
   // The last decision taken, checked before the map: nearly every record repeats the one
-  // before, and the map's key hashes its index vector (0.7% of the stream thread).
+  // before, and the map's key hashes its index vector.
   @volatile private var last: Decided = Decided(-1, Vector.empty, None)
 
   /** None when the frame names `expectedMessage`, otherwise Some(reason). */

@@ -67,7 +67,8 @@ object SchemaOutline {
 
   private def fieldOf(f: FieldDescriptorProto): FieldOutline = {
     val typeName =
-      if (f.getType == FieldDescriptorProto.Type.TYPE_MESSAGE || f.getType == FieldDescriptorProto.Type.TYPE_ENUM) f.getTypeName.stripPrefix(".")
+      if (f.getType == FieldDescriptorProto.Type.TYPE_MESSAGE || f.getType == FieldDescriptorProto.Type.TYPE_ENUM)
+        f.getTypeName.stripPrefix(".")
       else f.getType.name.stripPrefix("TYPE_").toLowerCase
     FieldOutline(f.getName, f.getNumber, typeName, f.getLabel == FieldDescriptorProto.Label.LABEL_REPEATED)
   }

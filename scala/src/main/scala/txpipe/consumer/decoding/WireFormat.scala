@@ -17,8 +17,7 @@ object WireFormat {
     if (value == null) return Left(WireError.NullValue)
     if (value.length < MinFrameLength) return Left(WireError.TooShort(value.length))
     if (value(0) != 0) return Left(WireError.BadMagicByte(value(0) & 0xff))
-    val schemaId =
-      ((value(1) & 0xff) << 24) | ((value(2) & 0xff) << 16) | ((value(3) & 0xff) << 8) | (value(4) & 0xff)
+    val schemaId = ((value(1) & 0xff) << 24) | ((value(2) & 0xff) << 16) | ((value(3) & 0xff) << 8) | (value(4) & 0xff)
     if (schemaId < 0) return Left(WireError.NegativeSchemaId(schemaId.toLong))
 
     val reader = new VarintReader(value, 5)

@@ -48,7 +48,9 @@ final class TopicSetup(admin: Admin, partitions: Int, replicationFactor: Option[
     // Never deleted by time: a record is removed once the group has committed past it (ByAccountPurge),
     // so a consumer stopped for longer than any retention still finds every moved transaction.
     val wanted = newTopic(topic, inputPartitions)
-      .configs(Map(TopicConfig.CLEANUP_POLICY_CONFIG -> TopicConfig.CLEANUP_POLICY_DELETE, TopicConfig.RETENTION_MS_CONFIG -> "-1").asJava)
+      .configs(Map(
+        TopicConfig.CLEANUP_POLICY_CONFIG -> TopicConfig.CLEANUP_POLICY_DELETE,
+        TopicConfig.RETENTION_MS_CONFIG -> "-1").asJava)
     val made = retryUntil(deadlineNanos, s"creating topic $topic") { () =>
       try {
         admin.createTopics(java.util.List.of(wanted)).all().get(callTimeoutMs(deadlineNanos), TimeUnit.MILLISECONDS)
@@ -112,7 +114,9 @@ final class TopicSetup(admin: Admin, partitions: Int, replicationFactor: Option[
   def align(topic: String, wanted: Map[String, String], deadlineNanos: Long): Map[String, (String, String)] = {
     val resource = new ConfigResource(ConfigResource.Type.TOPIC, topic)
     val current =
-      try admin.describeConfigs(java.util.List.of(resource)).all().get(callTimeoutMs(deadlineNanos), TimeUnit.MILLISECONDS).get(resource)
+      try admin.describeConfigs(java.util.List.of(resource)).all().get(
+          callTimeoutMs(deadlineNanos),
+          TimeUnit.MILLISECONDS).get(resource)
       catch { case e: ExecutionException if e.getCause.isInstanceOf[UnknownTopicOrPartitionException] => return Map.empty }
     val changed = wanted.flatMap { case (key, value) =>
       val was = Option(current.get(key)).map(_.value)
@@ -129,7 +133,10 @@ final class TopicSetup(admin: Admin, partitions: Int, replicationFactor: Option[
   }
 
   private def newTopic(name: String, n: Int): NewTopic =
-    new NewTopic(name, Optional.of(Int.box(n)), replicationFactor.map(Short.box).fold(Optional.empty[java.lang.Short]())(Optional.of(_)))
+    new NewTopic(
+      name,
+      Optional.of(Int.box(n)),
+      replicationFactor.map(Short.box).fold(Optional.empty[java.lang.Short]())(Optional.of(_)))
 
   // No single broker call may carry the wait past the deadline the user gave.
   private def callTimeoutMs(deadlineNanos: Long): Long =

@@ -17,13 +17,19 @@ final class DeadLetters(maxRecordBytes: Int, counters: Counters) {
   private val log = LoggerFactory.getLogger(classOf[DeadLetters])
 
   /** Logs and counts the rejection; returns the record to send to the DLQ. */
-  def letter(record: Record[Array[Byte], Array[Byte]], reason: String, topic: String, partition: Int, offset: Long): Record[Array[Byte], Array[Byte]] = {
+  def letter(
+      record: Record[Array[Byte], Array[Byte]],
+      reason: String,
+      topic: String,
+      partition: Int,
+      offset: Long): Record[Array[Byte], Array[Byte]] = {
     val oneLine = DeadLetters.oneLine(reason)
     val n = counters.rejected.incrementAndGet()
     val keyBytes = if (record.key == null) 0 else record.key.length
     val valueBytes = if (record.value == null) 0 else record.value.length
     val headerBytes = DeadLetters.headerBytes(record.headers)
-    val copyBytes = keyBytes.toLong + valueBytes + headerBytes + DeadLetters.HeadersAddedBytes + oneLine.length * 3L + topic.length * 3L
+    val copyBytes = keyBytes.toLong + valueBytes + headerBytes + DeadLetters.HeadersAddedBytes + oneLine.length * 3L +
+      topic.length * 3L
     if (copyBytes <= maxRecordBytes) {
       log.warn(s"dead-lettering record topic=$topic partition=$partition offset=$offset reason=$oneLine (rejected so far: $n)")
       // A copy, so the input record's own headers object is never changed under Streams.

@@ -18,7 +18,11 @@ object AccountPlacement {
 
   /** Sends a record keyed by account bytes to its owner partition. */
   val partitioner: StreamPartitioner[Array[Byte], Array[Byte]] = new StreamPartitioner[Array[Byte], Array[Byte]] {
-    override def partitions(topic: String, key: Array[Byte], value: Array[Byte], numPartitions: Int): Optional[java.util.Set[Integer]] =
+    override def partitions(
+        topic: String,
+        key: Array[Byte],
+        value: Array[Byte],
+        numPartitions: Int): Optional[java.util.Set[Integer]] =
       Optional.of(java.util.Set.of(Int.box(ownerOfKey(key, numPartitions))))
   }
 }

@@ -30,7 +30,8 @@ object Origin {
 
   /** The origin in `headers`, or None if any part is missing or unreadable. */
   def fromHeaders(headers: Headers): Option[Origin] = {
-    def text(name: String): Option[String] = Option(headers.lastHeader(name)).flatMap(h => Option(h.value)).map(new String(_, UTF_8))
+    def text(name: String): Option[String] =
+      Option(headers.lastHeader(name)).flatMap(h => Option(h.value)).map(new String(_, UTF_8))
     for {
       t <- text(Topic)
       p <- text(Partition).flatMap(_.toIntOption)

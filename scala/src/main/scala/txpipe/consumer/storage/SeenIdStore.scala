@@ -68,10 +68,13 @@ final class SeenIdStore(
     segmentsChanged()
     open = true
     forgetBefore(clock())
-    context.register(root, new BatchingStateRestoreCallback {
-      override def restoreAll(records: util.Collection[KeyValue[Array[Byte], Array[Byte]]]): Unit =
-        SeenIdStore.this.restoreAll(records, clock())
-    })
+    context.register(
+      root,
+      new BatchingStateRestoreCallback {
+        override def restoreAll(records: util.Collection[KeyValue[Array[Byte], Array[Byte]]]): Unit =
+          SeenIdStore.this.restoreAll(records, clock())
+      }
+    )
   }
 
   /** Puts changelog records back, skipping ids first seen more than `retention` before `now`. */

@@ -72,7 +72,8 @@ final class TotalsProcessor(
           count(record, tx, origin)
         else {
           // Only the origin travels: input headers could make the moved record too large to write.
-          val keyed = new Record[AnyRef, AnyRef](tx.accountNumber.getBytes(UTF_8), record.value, record.timestamp, origin.toHeaders)
+          val keyed =
+            new Record[AnyRef, AnyRef](tx.accountNumber.getBytes(UTF_8), record.value, record.timestamp, origin.toHeaders)
           context.forward(keyed, children.byAccount)
           counters.moved.incrementAndGet()
         }
@@ -95,16 +96,21 @@ final class TotalsProcessor(
       val first = SeenMark.decode(stored)
       if (first.firstSeenMs > now - retentionMs) {
         val firstAt = Instant.ofEpochMilli(first.firstSeenMs)
-        val firstWhere = if (first.partition >= 0) s" from partition ${first.partition} offset ${first.offset} of ${topics.input}" else ""
+        val firstWhere =
+          if (first.partition >= 0) s" from partition ${first.partition} offset ${first.offset} of ${topics.input}" else ""
         if (first.sameContent(digest)) {
           val n = counters.duplicates.incrementAndGet()
           log.warn(
             s"dropping duplicate transaction_id=${TransactionDecoder.printable(tx.transactionId)} account=${TransactionDecoder.printable(account)} " +
               s"$origin, first counted$firstWhere at $firstAt (duplicates dropped so far: $n)")
         } else
-          deadLetter(record, s"conflicting duplicate: transaction_id '${TransactionDecoder.printable(tx.transactionId)}' " +
-            s"of account '${TransactionDecoder.printable(account)}' was counted$firstWhere at $firstAt " +
-            "with different content; this copy was not counted", origin)
+          deadLetter(
+            record,
+            s"conflicting duplicate: transaction_id '${TransactionDecoder.printable(tx.transactionId)}' " +
+              s"of account '${TransactionDecoder.printable(account)}' was counted$firstWhere at $firstAt " +
+              "with different content; this copy was not counted",
+            origin
+          )
         return
       }
     }

@@ -16,11 +16,15 @@ class SchemaMeaningSpec extends AnyFunSuite {
   private val AmountRepeated = V1.replace("double amount = 5;", "repeated double amount = 5;")
   private val Renamed = V1.replace("double amount = 5;", "double value = 5;")
   private val InOneof = V1.replace("double amount = 5;", "oneof how { double amount = 5; string note = 9; }")
-  private val WithOptions = V1.replace("message Transaction {", "message Transaction {\n  option deprecated = false;\n  reserved 8, 9 to 11;\n  map<string, int32> extra = 12;\n  enum Kind { UNKNOWN = 0; DEBIT = 1; CREDIT = 5; }")
+  private val WithOptions = V1.replace(
+    "message Transaction {",
+    "message Transaction {\n  option deprecated = false;\n  reserved 8, 9 to 11;\n  map<string, int32> extra = 12;\n  enum Kind { UNKNOWN = 0; DEBIT = 1; CREDIT = 5; }"
+  )
 
   private def descriptorBase64(amountType: FieldDescriptorProto.Type): String = {
     def field(name: String, n: Int, t: FieldDescriptorProto.Type, typeName: String = "") = {
-      val b = FieldDescriptorProto.newBuilder().setName(name).setNumber(n).setType(t).setLabel(FieldDescriptorProto.Label.LABEL_OPTIONAL)
+      val b =
+        FieldDescriptorProto.newBuilder().setName(name).setNumber(n).setType(t).setLabel(FieldDescriptorProto.Label.LABEL_OPTIONAL)
       if (typeName.nonEmpty) b.setTypeName(typeName)
       b.build()
     }
@@ -71,9 +75,14 @@ class SchemaMeaningSpec extends AnyFunSuite {
   test("fields of the text outline: numbers, types, labels, nested and oneof members") {
     val outline = SchemaOutline.parse(V2).flatMap(_.resolveMessage(Seq(0))).map(_._2).getOrElse(fail("no outline"))
     assert(outline.fields.map(f => (f.number, f.name, f.typeName, f.repeated)) == Vector(
-      (1, "transaction_id", "string", false), (2, "account_number", "string", false),
-      (3, "transaction_reference", "string", false), (4, "transaction_datetime", "google.protobuf.Timestamp", false),
-      (5, "amount", "double", false), (6, "channel", "string", false), (7, "tags", "string", true)))
+      (1, "transaction_id", "string", false),
+      (2, "account_number", "string", false),
+      (3, "transaction_reference", "string", false),
+      (4, "transaction_datetime", "google.protobuf.Timestamp", false),
+      (5, "amount", "double", false),
+      (6, "channel", "string", false),
+      (7, "tags", "string", true)
+    ))
     val withOptions = SchemaOutline.parse(WithOptions).flatMap(_.resolveMessage(Seq(0))).map(_._2).getOrElse(fail("no outline"))
     assert(withOptions.fields.map(_.number).sorted == Vector(1, 2, 3, 4, 5, 12))
   }

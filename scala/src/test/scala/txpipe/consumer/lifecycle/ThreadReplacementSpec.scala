@@ -9,8 +9,12 @@ import org.scalatest.funsuite.AnyFunSuite
 class ThreadReplacementSpec extends AnyFunSuite {
 
   // As Kafka Streams reported it after a broker failover: the transaction error two causes down.
-  private def commitFailed = new StreamsException("Error encountered trying to commit a transaction",
-    new StreamsException("commit", new InvalidTxnStateException("The producer attempted a transactional operation in an invalid state.")))
+  private def commitFailed = new StreamsException(
+    "Error encountered trying to commit a transaction",
+    new StreamsException(
+      "commit",
+      new InvalidTxnStateException("The producer attempted a transactional operation in an invalid state."))
+  )
 
   test("a transaction error anywhere in the cause chain is recoverable; other failures are not") {
     assert(ThreadReplacement.transactionError(commitFailed))

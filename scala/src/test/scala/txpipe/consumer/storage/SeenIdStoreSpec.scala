@@ -24,7 +24,8 @@ class SeenIdStoreSpec extends AnyFunSuite {
   private final class Opened(dir: File, now: Long = T0) {
     val forgotten = mutable.ArrayBuffer.empty[Long]
     val store = new SeenIdStore("seen", Retention, n => forgotten += n, () => now)
-    private val context = new MockProcessorContext[AnyRef, AnyRef](new Properties(), new org.apache.kafka.streams.processor.TaskId(0, 0), dir)
+    private val context =
+      new MockProcessorContext[AnyRef, AnyRef](new Properties(), new org.apache.kafka.streams.processor.TaskId(0, 0), dir)
     store.init(context.getStateStoreContext, store)
   }
 
@@ -115,7 +116,9 @@ class SeenIdStoreSpec extends AnyFunSuite {
       records.add(KeyValue.pair("recent".getBytes(UTF_8), time(now - 1000)))
       records.add(KeyValue.pair("expired".getBytes(UTF_8), time(now - Retention.toMillis - 1)))
       records.add(KeyValue.pair("tombstone".getBytes(UTF_8), null))
-      records.add(KeyValue.pair("batch-first".getBytes(UTF_8), legacyBatch(Seq("b1" -> (now - 5), "b2" -> (now - Retention.toMillis - 5)))))
+      records.add(KeyValue.pair(
+        "batch-first".getBytes(UTF_8),
+        legacyBatch(Seq("b1" -> (now - 5), "b2" -> (now - Retention.toMillis - 5)))))
       o.store.restoreAll(records, now)
       assert(o.store.get(key("recent")) != null)
       assert(o.store.get(key("expired")) == null && o.store.get(key("tombstone")) == null)
