@@ -81,7 +81,7 @@ lint: $(VENV)/.installed proto
 fmt: $(VENV)/.installed
 	$(VENV)/bin/ruff format $(LINT_PATHS)
 	$(VENV)/bin/ruff check --fix $(LINT_PATHS)
-	cd scala && ../bin/sbt scalafmtAll </dev/null
+	$(MAKE) --no-print-directory fmt-scala
 
 test-python: $(VENV)/.installed proto
 	@# pytest exits 5 when it collected nothing: that is a broken suite, not a pass.
