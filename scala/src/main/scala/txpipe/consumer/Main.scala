@@ -20,6 +20,7 @@ import org.apache.kafka.streams.{CloseOptions, KafkaStreams, StreamsConfig}
 import org.slf4j.LoggerFactory
 import txpipe.consumer.lifecycle.{ByAccountPurge, ThreadReplacement, TopicSetup}
 import txpipe.consumer.output.{DeadLetters, LinesFlushedOnAck}
+import txpipe.consumer.security.{AccessDenied, AccessFailures, ClientConfig, ListenerProbe, RegistryClientSettings}
 import txpipe.consumer.storage.{BoundedRocksDb, SeenIds}
 
 /** Entry point: totals transactions from a Kafka topic until stopped. */
@@ -45,20 +46,51 @@ object Main {
   }
 
   /** Prepares topics, then runs Streams until it fails or the process is told to stop. */
-  def run(options: Options): Int = {
-    val deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(options.topicWaitSeconds.toLong)
-    val registry = new HttpSchemaRegistry(options.schemaRegistry, missingWait = options.schemaMissingWait)
+  def run(flags: Options): Int = {
+    val deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(flags.topicWaitSeconds.toLong)
+    val clients = clientConfig(flags) match {
+      case Left(why) =>
+        log.error(why)
+        return 1
+      case Right(c) => c
+    }
+    // From here on every client takes the same settings: the file's, then -X.
+    val options = flags.copy(config = clients.kafka)
+    val registrySettings = RegistryClientSettings.from(clients.registry) match {
+      case Left(why) =>
+        log.error(why)
+        return 1
+      case Right(s) => s
+    }
+    ListenerProbe.check(options.bootstrapServers, clients.securityProtocol) match {
+      case Left(why) =>
+        log.error(why)
+        return 1
+      case Right(()) => ()
+    }
+    val registry =
+      new HttpSchemaRegistry(options.schemaRegistry, missingWait = options.schemaMissingWait, settings = registrySettings)
     // A wrong base URL would send every record to the DLQ while the consumer looks healthy.
-    registry.probe(deadline) match {
+    val probed =
+      try registry.probe(deadline)
+      catch { case e: SchemaRegistryException => Left(e.getMessage) }
+    probed match {
       case Left(why) =>
         log.error(why)
         return 1
       case Right(()) => log.info(s"schema registry at ${registry.shownUrl} answers the Confluent API")
     }
-    val prepared = prepareTopics(options, deadline) match {
-      case Some(p) => p
-      case None => return 1
-    }
+    val prepared =
+      try
+        prepareTopics(options, deadline) match {
+          case Some(p) => p
+          case None => return 1
+        }
+      catch {
+        case e: AccessDenied =>
+          log.error(e.getMessage)
+          return 1
+      }
     val inputPartitions = prepared.inputPartitions
     val byAccount = TransactionTopology.byAccountTopic(options.group)
     log.info(s"totalling each account of the $inputPartitions partitions of ${options.topic} on its murmur2 partition; " +
@@ -103,9 +135,14 @@ object Main {
     streams.setUncaughtExceptionHandler(new StreamsUncaughtExceptionHandler {
       override def handle(e: Throwable): StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse =
         registryFailure(e) match {
-          case Some(auth: RegistryAuthenticationFailed) =>
-            // Nothing can be decoded until an operator fixes the credentials: one line, and stop.
-            log.error(auth.getMessage)
+          case Some(failure @ (_: RegistryAuthenticationFailed | _: RegistryTrustFailed)) =>
+            // Nothing can be decoded until an operator fixes the credentials or the trust: one line, and stop.
+            log.error(failure.getMessage)
+            exitCode = 1
+            StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT
+          case _ if AccessFailures.explain(e).isDefined =>
+            // The cluster refused this consumer: no replacement thread would fare better.
+            log.error(AccessFailures.explain(e).get)
             exitCode = 1
             StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT
           case Some(_: RegistryLookupAbandoned) =>
@@ -245,6 +282,16 @@ object Main {
   // The registry exception behind a stream thread's failure, if that is what it is.
   private def registryFailure(e: Throwable): Option[SchemaRegistryException] =
     Iterator.iterate(e)(_.getCause).takeWhile(_ != null).take(10).collectFirst { case r: SchemaRegistryException => r }
+
+  /** The client config file's settings (from --client-config or its environment variable) with -X applied last. */
+  def clientConfig(options: Options): Either[String, ClientConfig] =
+    options.clientConfig
+      .map(path => ClientConfig.load(java.nio.file.Paths.get(path)))
+      .getOrElse(Right(ClientConfig.Empty))
+      .map { file =>
+        if (options.clientConfig.isDefined) log.info(s"client config ${options.clientConfig.get}: ${file.describe}")
+        file.withOverrides(options.config)
+      }
 
   /** Settings of this process's own admin clients: the bootstrap servers, then every -X key an admin client knows. */
   def adminProps(options: Options, role: String): Properties = {
