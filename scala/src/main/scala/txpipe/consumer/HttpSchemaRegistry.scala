@@ -179,7 +179,7 @@ final class HttpSchemaRegistry(
     s"schema registry at $shownUrl refused the consumer (HTTP $status): " +
       (if (urlCredentials.isDefined) "check the credentials given with the registry URL"
        else if (authorization.isDefined) "check schema.registry.basic.auth.user.info in the client config"
-       else "it needs credentials (schema.registry.basic.auth.user.info in --client-config), and none were given")
+       else "set schema.registry.basic.auth.user.info in --client-config: it needs credentials, and none were given")
 
   private def looksLikeTypes(body: String): Boolean =
     try mapper.readTree(body).isArray
