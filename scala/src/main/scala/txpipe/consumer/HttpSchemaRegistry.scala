@@ -10,6 +10,7 @@ import java.util.concurrent.ConcurrentHashMap
 
 import com.fasterxml.jackson.databind.ObjectMapper
 import org.slf4j.LoggerFactory
+import txpipe.consumer.security.RegistryClientSettings
 
 /** A Confluent-compatible schema registry reached over HTTP.
   *
@@ -29,7 +30,8 @@ final class HttpSchemaRegistry(
     maxBackoff: Duration = Duration.ofSeconds(30),
     missingWait: Duration = HttpSchemaRegistry.DefaultMissingWait,
     missingTtl: Duration = Duration.ofSeconds(30),
-    clock: () => Long = () => System.nanoTime()
+    clock: () => Long = () => System.nanoTime(),
+    settings: RegistryClientSettings = RegistryClientSettings.Default
 ) extends SchemaRegistry
     with AutoCloseable {
 
@@ -37,21 +39,21 @@ final class HttpSchemaRegistry(
 
   private val log = LoggerFactory.getLogger(classOf[HttpSchemaRegistry])
   private val parsed = URI.create(registryUrl.stripSuffix("/"))
-  private val authorization: Option[String] = Option(parsed.getRawUserInfo).filter(_.nonEmpty).map { info =>
-    val decoded = java.net.URLDecoder.decode(info, UTF_8)
-    "Basic " + Base64.getEncoder.encodeToString(decoded.getBytes(UTF_8))
-  }
+  // Credentials in the URL win over the client config's: they are the more specific.
+  private val urlCredentials = Option(parsed.getRawUserInfo).filter(_.nonEmpty).map(info => java.net.URLDecoder.decode(info, UTF_8))
+  private val authorization: Option[String] =
+    urlCredentials.orElse(settings.basicAuth).map(info => "Basic " + Base64.getEncoder.encodeToString(info.getBytes(UTF_8)))
   private val base: String =
     new URI(parsed.getScheme, null, parsed.getHost, parsed.getPort, parsed.getPath, null, null).toString.stripSuffix("/")
 
   /** The base URL as logs show it: without credentials. */
   val shownUrl: String = base
 
-  private val client = HttpClient
-    .newBuilder()
-    .connectTimeout(Duration.ofSeconds(5))
-    .followRedirects(HttpClient.Redirect.NORMAL)
-    .build()
+  private val client = {
+    val b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).followRedirects(HttpClient.Redirect.NORMAL)
+    settings.sslContext.foreach(b.sslContext)
+    b.build()
+  }
   private val mapper = new ObjectMapper()
   private val found = new ConcurrentHashMap[Integer, RegisteredSchema]()
   // Ids the registry said it does not know, with when (clock) that answer stops counting.
@@ -161,6 +163,11 @@ final class HttpSchemaRegistry(
       val response = client.send(builder.GET().build(), HttpResponse.BodyHandlers.ofString())
       Right((response.statusCode(), response.body()))
     } catch {
+      // An untrusted certificate does not heal by itself: stop with one line instead of retrying.
+      case e: javax.net.ssl.SSLHandshakeException =>
+        throw new RegistryTrustFailed(
+          s"TLS handshake with the schema registry at $shownUrl failed (${e.getMessage}): its certificate must be " +
+            s"signed by a CA in schema.registry.ssl.truststore.location (--client-config)")
       case e: IOException => Left(s"${e.getClass.getSimpleName}: ${e.getMessage}")
       case _: InterruptedException =>
         Thread.currentThread().interrupt()
@@ -170,8 +177,9 @@ final class HttpSchemaRegistry(
 
   private def authMessage(status: Int): String =
     s"schema registry at $shownUrl refused the consumer (HTTP $status): " +
-      (if (authorization.isDefined) "check the credentials given with the registry URL"
-       else "it needs credentials, and none were given")
+      (if (urlCredentials.isDefined) "check the credentials given with the registry URL"
+       else if (authorization.isDefined) "check schema.registry.basic.auth.user.info in the client config"
+       else "set schema.registry.basic.auth.user.info in --client-config: it needs credentials, and none were given")
 
   private def looksLikeTypes(body: String): Boolean =
     try mapper.readTree(body).isArray

@@ -20,6 +20,7 @@ import org.apache.kafka.streams.{CloseOptions, KafkaStreams, StreamsConfig}
 import org.slf4j.LoggerFactory
 import txpipe.consumer.lifecycle.{ByAccountPurge, ThreadReplacement, TopicSetup}
 import txpipe.consumer.output.{DeadLetters, LinesFlushedOnAck}
+import txpipe.consumer.security.{AccessDenied, AccessFailures, ClientConfig, ListenerProbe, RegistryClientSettings}
 import txpipe.consumer.storage.{BoundedRocksDb, SeenIds}
 
 /** Entry point: totals transactions from a Kafka topic until stopped. */
@@ -29,6 +30,8 @@ object Main {
   private val CloseTimeout = Duration.ofSeconds(30)
   private val CountsLogEverySeconds = 30L
   private val PurgeFirstAfterSeconds = 15L
+  // How long the brokers may take to answer at all before the listener's protocol is looked at.
+  private val FirstAnswerSeconds = 10L
   private val PurgeEverySeconds = 60L
   private val MaxThreadReplacements = 3
   private val ThreadReplacementWindow = Duration.ofMinutes(10)
@@ -45,20 +48,45 @@ object Main {
   }
 
   /** Prepares topics, then runs Streams until it fails or the process is told to stop. */
-  def run(options: Options): Int = {
-    val deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(options.topicWaitSeconds.toLong)
-    val registry = new HttpSchemaRegistry(options.schemaRegistry, missingWait = options.schemaMissingWait)
+  def run(flags: Options): Int = {
+    val deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(flags.topicWaitSeconds.toLong)
+    val clients = clientConfig(flags) match {
+      case Left(why) =>
+        log.error(why)
+        return 1
+      case Right(c) => c
+    }
+    // From here on every client takes the same settings: the file's, then -X.
+    val options = flags.copy(config = clients.kafka)
+    val registrySettings = RegistryClientSettings.from(clients.registry) match {
+      case Left(why) =>
+        log.error(why)
+        return 1
+      case Right(s) => s
+    }
+    val registry =
+      new HttpSchemaRegistry(options.schemaRegistry, missingWait = options.schemaMissingWait, settings = registrySettings)
     // A wrong base URL would send every record to the DLQ while the consumer looks healthy.
-    registry.probe(deadline) match {
+    val probed =
+      try registry.probe(deadline)
+      catch { case e: SchemaRegistryException => Left(e.getMessage) }
+    probed match {
       case Left(why) =>
         log.error(why)
         return 1
       case Right(()) => log.info(s"schema registry at ${registry.shownUrl} answers the Confluent API")
     }
-    val prepared = prepareTopics(options, deadline) match {
-      case Some(p) => p
-      case None => return 1
-    }
+    val prepared =
+      try
+        prepareTopics(options, deadline) match {
+          case Some(p) => p
+          case None => return 1
+        }
+      catch {
+        case e: AccessDenied =>
+          log.error(e.getMessage)
+          return 1
+      }
     val inputPartitions = prepared.inputPartitions
     val byAccount = TransactionTopology.byAccountTopic(options.group)
     log.info(s"totalling each account of the $inputPartitions partitions of ${options.topic} on its murmur2 partition; " +
@@ -103,9 +131,14 @@ object Main {
     streams.setUncaughtExceptionHandler(new StreamsUncaughtExceptionHandler {
       override def handle(e: Throwable): StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse =
         registryFailure(e) match {
-          case Some(auth: RegistryAuthenticationFailed) =>
-            // Nothing can be decoded until an operator fixes the credentials: one line, and stop.
-            log.error(auth.getMessage)
+          case Some(failure @ (_: RegistryAuthenticationFailed | _: RegistryTrustFailed)) =>
+            // Nothing can be decoded until an operator fixes the credentials or the trust: one line, and stop.
+            log.error(failure.getMessage)
+            exitCode = 1
+            StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT
+          case _ if AccessFailures.explain(e).isDefined =>
+            // The cluster refused this consumer: no replacement thread would fare better.
+            log.error(AccessFailures.explain(e).get)
             exitCode = 1
             StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT
           case Some(_: RegistryLookupAbandoned) =>
@@ -246,6 +279,16 @@ object Main {
   private def registryFailure(e: Throwable): Option[SchemaRegistryException] =
     Iterator.iterate(e)(_.getCause).takeWhile(_ != null).take(10).collectFirst { case r: SchemaRegistryException => r }
 
+  /** The client config file's settings (from --client-config or its environment variable) with -X applied last. */
+  def clientConfig(options: Options): Either[String, ClientConfig] =
+    options.clientConfig
+      .map(path => ClientConfig.load(java.nio.file.Paths.get(path)))
+      .getOrElse(Right(ClientConfig.Empty))
+      .map { file =>
+        if (options.clientConfig.isDefined) log.info(s"client config ${options.clientConfig.get}: ${file.describe}")
+        file.withOverrides(options.config)
+      }
+
   /** Settings of this process's own admin clients: the bootstrap servers, then every -X key an admin client knows. */
   def adminProps(options: Options, role: String): Properties = {
     val props = new Properties()
@@ -256,12 +299,32 @@ object Main {
     props
   }
 
+  // A plaintext client at a TLS listener only sees its connections close, and would wait out the
+  // topic wait; so when the brokers do not answer at first, look at what the listener speaks.
+  private def notSpeakingTls(admin: Admin, options: Options): Option[String] =
+    try {
+      admin.describeCluster().clusterId().get(FirstAnswerSeconds, TimeUnit.SECONDS)
+      None
+    } catch {
+      case _: java.util.concurrent.TimeoutException =>
+        val protocol = Option(adminProps(options, "probe").getProperty("security.protocol")).getOrElse("PLAINTEXT").toUpperCase
+        ListenerProbe.check(options.bootstrapServers, protocol).left.toOption
+      case e: java.util.concurrent.ExecutionException if AccessFailures.explain(e).isDefined => throw AccessFailures.rethrowable(e)
+      case _: java.util.concurrent.ExecutionException => None // the topic wait below retries and reports it
+    }
+
   private final case class Prepared(inputPartitions: Int, dlqMaxMessageBytes: Option[Int])
 
   // What the topology needs to know once the output topics exist and the input topic does.
   private def prepareTopics(options: Options, deadlineNanos: Long): Option[Prepared] = {
     val admin = Admin.create(adminProps(options, "setup"))
     try {
+      notSpeakingTls(admin, options) match {
+        case Some(why) =>
+          log.error(why)
+          return None
+        case None => ()
+      }
       val setup = new TopicSetup(admin, options.partitions, options.replicationFactor)
       val totals = TransactionTopology.totalsTopic(options.topic)
       val dlq = TransactionTopology.dlqTopic(options.topic)

@@ -19,13 +19,17 @@ final case class Options(
     topicWaitSeconds: Int = 300,
     dedupeRetention: Duration = Options.DefaultDedupeRetention,
     schemaMissingWait: Duration = HttpSchemaRegistry.DefaultMissingWait,
-    config: Vector[(String, String)] = Vector.empty
+    config: Vector[(String, String)] = Vector.empty,
+    clientConfig: Option[String] = None
 )
 
 /** Parsing of the command line. */
 object Options {
 
   val ExactlyOnceV2 = "exactly_once_v2"
+
+  /** The environment variable naming the client config file when --client-config is not given. */
+  val ClientConfigEnv = "TXPIPE_CLIENT_CONFIG"
   val AtLeastOnce = "at_least_once"
 
   /** How often Streams commits: each exactly-once commit stalls processing, and once a second
@@ -112,18 +116,26 @@ object Options {
           val i = v.indexOf('=')
           o.copy(config = o.config :+ (v.substring(0, i).trim -> v.substring(i + 1).trim))
         }
-        .text("any Kafka Streams / client setting, applied last (repeatable), e.g. -X session.timeout.ms=10000"),
+        .text("any Kafka Streams / client setting, applied last (repeatable), e.g. -X session.timeout.ms=10000; " +
+          "schema.registry.* keys go to the registry client"),
+      opt[String]("client-config").valueName("FILE")
+        .action((v, o) => o.copy(clientConfig = Some(v)))
+        .text(s"Java properties file of client settings for every client of the process (Kafka Streams, admin, " +
+          s"schema registry): security.protocol, sasl.*, ssl.*, schema.registry.basic.auth.user.info, " +
+          s"schema.registry.ssl.truststore.*; the place for secrets (default $$$ClientConfigEnv; -X wins)"),
       help('h', "help").text("print this help and exit")
     )
   }
 
   /** Either the options, or the exit code to stop with after usage or help was printed. */
-  def parse(args: Seq[String]): Either[Int, Options] =
+  def parse(args: Seq[String], env: Map[String, String] = sys.env): Either[Int, Options] =
     // Help must win over "missing required option" errors, which scopt would report first.
     if (args.exists(a => a == "-h" || a == "--help")) {
       System.out.println(usage)
       Left(0)
-    } else parseFlags(args)
+    } else
+      parseFlags(args).map(o =>
+        if (o.clientConfig.isDefined) o else o.copy(clientConfig = env.get(ClientConfigEnv).filter(_.nonEmpty)))
 
   private def parseFlags(args: Seq[String]): Either[Int, Options] = {
     val (result, effects) = OParser.runParser(parser, args, Options())

@@ -9,6 +9,7 @@ import org.apache.kafka.clients.admin.{Admin, AlterConfigOp, ConfigEntry, NewTop
 import org.apache.kafka.common.config.{ConfigResource, TopicConfig}
 import org.apache.kafka.common.errors.{TopicExistsException, UnknownTopicOrPartitionException}
 import org.slf4j.LoggerFactory
+import txpipe.consumer.security.AccessFailures
 
 /** Creates the output topics and waits for the input topic before Streams starts.
   *
@@ -149,6 +150,8 @@ final class TopicSetup(admin: Admin, partitions: Int, replicationFactor: Option[
       val problem =
         try { if (attempt()) return true else "not there yet" }
         catch {
+          // Refused credentials, trust or grants do not heal by waiting: stop at once, saying which.
+          case e: ExecutionException if AccessFailures.explain(e).isDefined => throw AccessFailures.rethrowable(e)
           case e: ExecutionException => s"${e.getCause.getClass.getSimpleName}: ${e.getCause.getMessage}"
           case _: TimeoutException => "no answer from the brokers yet"
           case e: org.apache.kafka.common.errors.RetriableException => s"${e.getClass.getSimpleName}: ${e.getMessage}"

@@ -1,0 +1,63 @@
+package txpipe.consumer.security
+
+import java.nio.charset.StandardCharsets.UTF_8
+import java.nio.file.Files
+
+import org.scalatest.funsuite.AnyFunSuite
+import txpipe.consumer.{Main, Options, TempDirs}
+
+class ClientConfigSpec extends AnyFunSuite {
+
+  private val Secret = "pa55-w0rd-never-logged"
+
+  private def withFile(text: String)(body: java.nio.file.Path => Unit): Unit =
+    TempDirs.withTempDir("client-config") { dir =>
+      val f = dir.resolve("client.properties")
+      Files.write(f, text.getBytes(UTF_8))
+      body(f)
+    }
+
+  test("a file's Kafka keys go to every Kafka client, schema.registry.* keys to the registry client; -X wins") {
+    withFile(
+      s"""security.protocol=SASL_SSL
+         |sasl.mechanism=SCRAM-SHA-512
+         |sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="c" password="$Secret";
+         |schema.registry.basic.auth.user.info=c:$Secret
+         |""".stripMargin) { f =>
+      val file = ClientConfig.load(f).toOption.get
+      assert(file.securityProtocol == "SASL_SSL")
+      assert(file.registry == Map("basic.auth.user.info" -> s"c:$Secret"))
+      val merged =
+        file.withOverrides(Seq("sasl.mechanism" -> "SCRAM-SHA-256", "schema.registry.ssl.truststore.location" -> "/ca.pem"))
+      assert(merged.kafkaMap("sasl.mechanism") == "SCRAM-SHA-256")
+      assert(merged.registry("ssl.truststore.location") == "/ca.pem")
+      assert(!merged.kafka.exists(_._1.startsWith("schema.registry.")))
+      // Logs see keys, never values.
+      assert(!merged.describe.contains(Secret) && merged.describe.contains("sasl.jaas.config"))
+    }
+  }
+
+  test("the consumer's Streams and admin settings carry the file's security keys; the env names the file") {
+    withFile("security.protocol=SSL\nssl.truststore.type=PEM\nssl.truststore.location=/etc/ca.pem\n") { f =>
+      val opts =
+        Options.parse(Seq("-b", "k:9093", "-s", "http://r", "-t", "tx", "-g", "g"), Map(Options.ClientConfigEnv -> f.toString))
+          .toOption.get
+      assert(opts.clientConfig.contains(f.toString))
+      val clients = Main.clientConfig(opts).toOption.get
+      val effective = opts.copy(config = clients.kafka)
+      assert(Main.streamsConfig(effective, 6).getProperty("security.protocol") == "SSL")
+      val admin = Main.adminProps(effective, "setup")
+      assert(admin.getProperty("security.protocol") == "SSL" && admin.getProperty("ssl.truststore.location") == "/etc/ca.pem")
+      // The flag wins over the environment.
+      val flagged = Options.parse(
+        Seq("-b", "k", "-s", "r", "-t", "t", "-g", "g", "--client-config", "/x"),
+        Map(Options.ClientConfigEnv -> "/y"))
+      assert(flagged.toOption.get.clientConfig.contains("/x"))
+    }
+  }
+
+  test("a missing or unreadable file is an error naming the file") {
+    val missing = ClientConfig.load(java.nio.file.Paths.get("/nonexistent/client.properties"))
+    assert(missing.left.toOption.exists(_.contains("/nonexistent/client.properties")))
+  }
+}
