@@ -58,6 +58,8 @@ from txpipe_tools.local_stack.fetch import APICURIO_VERSION, KAFKA_LIBS, KAFKA_V
 from txpipe_tools.local_stack.jdk import find_java
 from txpipe_tools.local_stack.kraft import SUPPORTED_NODES, KafkaNode, kafka_nodes, server_properties
 from txpipe_tools.local_stack.processes import pid_alive, tagged_pids
+from txpipe_tools.local_stack.security import MODES as SECURITY_MODES
+from txpipe_tools.local_stack.security import read_properties
 from txpipe_tools.local_stack.stack import (
     Stack,
     down,
@@ -77,6 +79,7 @@ __all__ = [
     "KAFKA_LIBS",
     "KAFKA_VERSION",
     "REGISTRY_APP",
+    "SECURITY_MODES",
     "STACK_DIR",
     "SUPPORTED_NODES",
     "KafkaNode",
@@ -90,6 +93,7 @@ __all__ = [
     "kill_node",
     "log_dir",
     "pid_alive",
+    "read_properties",
     "security_files",
     "server_properties",
     "start_node",
