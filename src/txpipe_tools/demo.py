@@ -34,11 +34,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--kafka-port", type=int, default=9092, help="local stack Kafka port (default 9092)")
     p.add_argument("--registry-port", type=int, default=8081, help="local stack registry port (default 8081)")
     p.add_argument("--timeout", type=float, default=180, help="seconds to wait for the final totals (default 180)")
+    p.add_argument(
+        "--security",
+        choices=list(local_stack.SECURITY_MODES),
+        default="plaintext",
+        help="local stack security: plaintext (default), sasl_ssl (TLS + SCRAM users) or mtls (TLS client certificates); "
+        "the apps get the stack's client properties files with --client-config",
+    )
     p.add_argument("--keep", action="store_true", help="leave the local stack running afterwards")
     p.add_argument("--quiet-lines", action="store_true", help="do not echo every consumer line")
     args = p.parse_args(argv)
     if bool(args.bootstrap_servers) != bool(args.schema_registry):
         p.error("-b and -s go together")
+    if args.bootstrap_servers and args.security != "plaintext":
+        p.error("--security secures the local stack the demo starts; it does not go with -b/-s")
     return args
 
 
@@ -51,15 +60,31 @@ def main(args: argparse.Namespace) -> int:
     started_stack = False
     consumer = None
     topic = args.topic or f"transactions-{secrets.token_hex(3)}"
+    group = f"totals-{topic}"
+    producer_config: list[str] = []
+    consumer_config: list[str] = []
+    verify_config: dict[str, str] | None = None
     work = Path(tempfile.mkdtemp(prefix="txpipe-demo-"))
     try:
         if args.bootstrap_servers:
             bootstrap, registry = args.bootstrap_servers, args.schema_registry
         else:
             _say("starting the local Kafka broker and schema registry")
-            stack = local_stack.up(kafka_port=args.kafka_port, registry_port=args.registry_port)
+            stack = local_stack.up(
+                kafka_port=args.kafka_port,
+                registry_port=args.registry_port,
+                security=args.security,
+                topic=topic,
+                group=group,
+            )
             started_stack = True
             bootstrap, registry = stack.bootstrap_servers, stack.schema_registry_url
+            if stack.security:
+                files = stack.security["files"]
+                producer_config = ["--client-config", files["producer"]]
+                consumer_config = ["--client-config", files["consumer"]]
+                verify_config = local_stack.read_properties(files["librdkafka"]["admin"])
+                _say(f"security {args.security}: client properties files in {stack.security['dir']}")
         _say(f"Kafka {bootstrap}, schema registry {registry}, topic {topic}")
 
         _say("starting the consumer (Kafka Streams, exactly-once)")
@@ -67,8 +92,8 @@ def main(args: argparse.Namespace) -> int:
             bootstrap,
             registry,
             topic,
-            f"totals-{topic}",
-            extra_args=["--state-dir", str(work / "state")],
+            group,
+            extra_args=["--state-dir", str(work / "state"), *consumer_config],
             log_dir=local_stack.log_dir(),
             echo=None if args.quiet_lines else (lambda line: print(f"consumer | {line}", flush=True)),
         ).start()
@@ -94,6 +119,7 @@ def main(args: argparse.Namespace) -> int:
                 str(args.seed),
                 "--ground-truth",
                 str(truth_path),
+                *producer_config,
             ],
             check=False,
         )
@@ -106,7 +132,10 @@ def main(args: argparse.Namespace) -> int:
         _say(f"waiting for the consumer to log all {len(expected)} accounts' final totals")
         consumer.wait_for_totals(expected, args.timeout)
         from_topic = {
-            acc: t.total for acc, t in verify.read_totals_topic(bootstrap, f"{topic}-totals", expected, timeout=60).items()
+            acc: t.total
+            for acc, t in verify.read_totals_topic(
+                bootstrap, f"{topic}-totals", expected, timeout=60, config=verify_config
+            ).items()
         }
         problems = verify.compare(expected, from_topic)
 

@@ -20,7 +20,11 @@ def load_ground_truth(path: Path) -> dict[str, Any]:
 
 
 def read_totals_topic(
-    bootstrap: str, topic: str, expected: dict[str, str] | None = None, timeout: float = 60
+    bootstrap: str,
+    topic: str,
+    expected: dict[str, str] | None = None,
+    timeout: float = 60,
+    config: dict[str, str] | None = None,
 ) -> dict[str, AccountTotal]:
     """The last committed AccountTotal per account in ``topic``, read with read_committed.
 
@@ -28,10 +32,12 @@ def read_totals_topic(
     it keeps reading until each account's latest total equals it: the consumer logs a
     total before the transaction carrying it commits, so right after the last log line
     the topic may still be a commit interval behind. Raises TimeoutError saying what
-    was missing.
+    was missing. ``config`` adds client settings (librdkafka keys: a secured cluster's TLS and credentials).
     """
+    security = {k: v for k, v in (config or {}).items() if not k.startswith("schema.registry.")}
     consumer = Consumer(
         {
+            **security,
             "bootstrap.servers": bootstrap,
             "group.id": f"txpipe-verify-{time.time_ns()}",
             "enable.auto.commit": False,

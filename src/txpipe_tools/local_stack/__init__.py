@@ -6,6 +6,8 @@ Standard library only: this runs before any virtualenv exists.
     PYTHONPATH=src python3 -m txpipe_tools.local_stack up [--kafka-port 9092] [--controller-port 9093]
                                                           [--registry-port 8081] [--data-dir DIR]
                                                           [--nodes 1|3] [--registry-storage memory|file]
+                                                          [--security plaintext|sasl_ssl|mtls] [-t TOPIC -g GROUP]
+    PYTHONPATH=src python3 -m txpipe_tools.local_stack grant -t TOPIC -g GROUP   (secured stack: one more pipeline)
     PYTHONPATH=src python3 -m txpipe_tools.local_stack status
     PYTHONPATH=src python3 -m txpipe_tools.local_stack kill-node ID | start-node ID
     PYTHONPATH=src python3 -m txpipe_tools.local_stack stop-registry | start-registry
@@ -25,6 +27,12 @@ What it runs:
   It needs a JDK 21 or newer: $TXPIPE_REGISTRY_JAVA_HOME, $JAVA_HOME, the java on PATH, or the
   newest JDK under /usr/lib/jvm, whichever first is new enough.
   Confluent clients use the base URL http://127.0.0.1:<port>/apis/ccompat/v7.
+
+* ``--security sasl_ssl|mtls`` (see security.py and docs/security.md): the stack's own CA and
+  certificates, SCRAM-SHA-512 users or client certificates, the standard authorizer with
+  least-privilege ACLs per app (acls.py), the registry on HTTPS behind basic auth. The apps' client
+  properties files are in <data dir>/security (``security_files()``); they need the venv
+  (confluent-kafka creates the ACLs).
 
 Everything lives in .stack/ at the repository root (logs in .stack/logs, state in
 .stack/state.json). Kafka data goes to a temporary folder (removed by ``down``) unless
@@ -50,10 +58,14 @@ from txpipe_tools.local_stack.fetch import APICURIO_VERSION, KAFKA_LIBS, KAFKA_V
 from txpipe_tools.local_stack.jdk import find_java
 from txpipe_tools.local_stack.kraft import SUPPORTED_NODES, KafkaNode, kafka_nodes, server_properties
 from txpipe_tools.local_stack.processes import pid_alive, tagged_pids
+from txpipe_tools.local_stack.security import MODES as SECURITY_MODES
+from txpipe_tools.local_stack.security import read_properties
 from txpipe_tools.local_stack.stack import (
     Stack,
     down,
+    grant_pipeline,
     kill_node,
+    security_files,
     start_node,
     start_registry,
     status,
@@ -67,6 +79,7 @@ __all__ = [
     "KAFKA_LIBS",
     "KAFKA_VERSION",
     "REGISTRY_APP",
+    "SECURITY_MODES",
     "STACK_DIR",
     "SUPPORTED_NODES",
     "KafkaNode",
@@ -74,11 +87,14 @@ __all__ = [
     "StackError",
     "down",
     "find_java",
+    "grant_pipeline",
     "install",
     "kafka_nodes",
     "kill_node",
     "log_dir",
     "pid_alive",
+    "read_properties",
+    "security_files",
     "server_properties",
     "start_node",
     "start_registry",

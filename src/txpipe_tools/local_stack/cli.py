@@ -6,10 +6,21 @@ import argparse
 import sys
 import time
 
+from txpipe_tools.local_stack.acls import DEFAULT_GROUP, DEFAULT_TOPIC
 from txpipe_tools.local_stack.base import STACK_DIR, StackError, log_dir
 from txpipe_tools.local_stack.fetch import APICURIO_VERSION, KAFKA_VERSION, install
 from txpipe_tools.local_stack.kraft import KAFKA_TIMEOUT_S, SUPPORTED_NODES
-from txpipe_tools.local_stack.stack import down, kill_node, start_node, start_registry, status, stop_registry, up
+from txpipe_tools.local_stack.security import MODES
+from txpipe_tools.local_stack.stack import (
+    down,
+    grant_pipeline,
+    kill_node,
+    start_node,
+    start_registry,
+    status,
+    stop_registry,
+    up,
+)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -41,11 +52,30 @@ def parser() -> argparse.ArgumentParser:
         help="registry database in memory (default) or in a file in the data dir, which survives stop-registry/start-registry",
     )
     p_up.add_argument(
+        "--security",
+        choices=list(MODES),
+        default="plaintext",
+        help="plaintext (default); sasl_ssl: TLS + SCRAM-SHA-512 users; mtls: TLS with client certificates. Both secured "
+        "modes: own CA, ACLs, registry on HTTPS with basic auth; client properties files in <data dir>/security",
+    )
+    p_up.add_argument(
+        "-t", "--topic", default=DEFAULT_TOPIC, help="secured modes: the pipeline's input topic to grant (default %(default)s)"
+    )
+    p_up.add_argument(
+        "-g",
+        "--group",
+        default=DEFAULT_GROUP,
+        help="secured modes: the consumer's application id to grant (default %(default)s)",
+    )
+    p_up.add_argument(
         "--timeout",
         type=float,
         default=KAFKA_TIMEOUT_S,
         help="seconds to wait for each of Kafka and the registry (default %(default)s)",
     )
+    p_grant = sub.add_parser("grant", help="secured stack: grant the ACLs of one more pipeline (input topic, consumer group)")
+    p_grant.add_argument("-t", "--topic", required=True, help="input topic (the consumer writes <topic>-totals, <topic>-dlq)")
+    p_grant.add_argument("-g", "--group", required=True, help="the consumer's application id (its -g)")
     sub.add_parser("down", help="stop both (SIGTERM, then SIGKILL), remove the temporary data dir; idempotent")
     sub.add_parser("status", help="say what runs")
     for name, what in (("kill-node", "kill -9 Kafka node ID"), ("start-node", "start Kafka node ID again")):
@@ -66,11 +96,27 @@ def _up(args: argparse.Namespace) -> int:
         kafka_timeout=args.timeout,
         registry_timeout=args.timeout,
         registry_storage=args.registry_storage,
+        security=args.security,
+        topic=args.topic,
+        group=args.group,
     )
     print(f"stack up in {time.monotonic() - t0:.1f}s; data in {stack.data_dir}; logs in {log_dir()}; stop with `down`")
     print(f"BOOTSTRAP_SERVERS={stack.bootstrap_servers}")
     print(f"SCHEMA_REGISTRY_URL={stack.schema_registry_url}")
+    _print_security(stack.security)
     return 0
+
+
+def _print_security(info: dict | None) -> None:
+    """Where the client properties files are (never what is in them)."""
+    if not info:
+        print("SECURITY=plaintext")
+        return
+    print(f"SECURITY={info['mode']}")
+    print(f"CA_FILE={info['ca']}")
+    for role in ("producer", "consumer", "admin", "nobody"):
+        print(f"{role.upper()}_CONFIG={info['files'][role]}")
+    print(f"# both formats of every role: {info['dir']}/java/, {info['dir']}/librdkafka/")
 
 
 def _status() -> int:
@@ -86,6 +132,7 @@ def _status() -> int:
     print(f"registry HTTP: {'ok' if st['registry_http_ok'] else 'not answering'}")
     print(f"BOOTSTRAP_SERVERS={st['bootstrap_servers']}")
     print(f"SCHEMA_REGISTRY_URL={st['schema_registry_url']}")
+    _print_security(st.get("security"))
     return 0 if st["running"] else 1
 
 
@@ -96,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
             install()
         elif args.cmd == "up":
             return _up(args)
+        elif args.cmd == "grant":
+            for g in grant_pipeline(args.topic, args.group):
+                print(f"User:{g['principal']} {g['pattern']} {g['resource']} {g['name']}: {','.join(g['operations'])}")
         elif args.cmd == "down":
             down()
         elif args.cmd == "kill-node":

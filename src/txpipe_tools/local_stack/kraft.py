@@ -14,8 +14,9 @@ import subprocess
 import time
 import uuid
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
+from txpipe_tools.local_stack import security as security_mod
 from txpipe_tools.local_stack.base import StackError
 from txpipe_tools.local_stack.fetch import KAFKA_LIBS, KAFKA_LOG4J2
 from txpipe_tools.local_stack.processes import pid_alive, tag, tail, tcp_open
@@ -66,8 +67,9 @@ def kafka_nodes(
     return [KafkaNode(i + 1, bports[i], cports[i], data_dir / f"kafka-{i + 1}") for i in range(n)]
 
 
-def server_properties(node: KafkaNode, nodes: list[KafkaNode]) -> dict[str, str]:
-    """The broker settings of ``node`` in a cluster of ``nodes``."""
+def server_properties(node: KafkaNode, nodes: list[KafkaNode], security: dict[str, Any] | None = None) -> dict[str, str]:
+    """The broker settings of ``node`` in a cluster of ``nodes``; ``security`` (from security.make_material)
+    turns the published listener into SASL_SSL or mutual-TLS and the controller listener into mutual TLS."""
     rf = len(nodes)
     min_isr = 1 if rf == 1 else 2
     voters = ",".join(f"{n.node_id}@127.0.0.1:{n.controller_port}" for n in nodes)
@@ -94,6 +96,11 @@ def server_properties(node: KafkaNode, nodes: list[KafkaNode]) -> dict[str, str]
         "group.initial.rebalance.delay.ms": 0,
         "auto.create.topics.enable": "false",
     }
+    if security and security["mode"] != "plaintext":
+        listener = security_mod.CLIENT_LISTENER
+        props["listeners"] = f"{listener}://127.0.0.1:{node.broker_port},CONTROLLER://127.0.0.1:{node.controller_port}"
+        props["advertised.listeners"] = f"{listener}://127.0.0.1:{node.broker_port}"
+        props.update(security_mod.broker_properties(security))
     return {k: str(v) for k, v in props.items()}
 
 
@@ -125,8 +132,11 @@ def node_command(java: str, run_dir: Path, node: KafkaNode, cluster_size: int) -
     return cmd
 
 
-def format_storage(java: str, run_dir: Path, node: KafkaNode, cluster: str, log_path: Path) -> None:
-    """Formats the node's KRaft log directory for cluster id ``cluster`` (kept when already formatted)."""
+def format_storage(
+    java: str, run_dir: Path, node: KafkaNode, cluster: str, log_path: Path, security: dict[str, Any] | None = None
+) -> None:
+    """Formats the node's KRaft log directory for cluster id ``cluster`` (kept when already formatted),
+    with the SCRAM users of the sasl_ssl mode."""
     cmd = kafka_java_cmd(
         java,
         run_dir,
@@ -138,14 +148,38 @@ def format_storage(java: str, run_dir: Path, node: KafkaNode, cluster: str, log_
         str(node.dir / "server.properties"),
         "--ignore-formatted",
     )
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120)
+    scram = security_mod.scram_format_args(security) if security else []
+    if scram:
+        # kafka-storage reads --add-scram only from its arguments: hand them to the JVM in an
+        # @argfile, so the passwords are never in any process's argv (ps shows `java @file`).
+        argfile = Path(security["dir"]) / f"format-{node.name}.args"  # type: ignore[index]
+        security_mod.write_secret(argfile, "".join(_argfile_quote(a) + "\n" for a in cmd[1:] + scram))
+        cmd = [cmd[0], tag(run_dir), f"@{argfile}"]
+    try:
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120)
+    finally:
+        if scram:
+            Path(cmd[-1][1:]).unlink(missing_ok=True)
     with open(log_path, "a") as log:
         log.write(f"\n===== format {node.name}: {' '.join(cmd)}\n{proc.stdout}")
     if proc.returncode != 0:
         raise StackError(f"{node.name}: formatting KRaft storage failed:\n{proc.stdout[-3000:]}")
 
 
-def wait_kafka(java: str, run_dir: Path, node: KafkaNode, proc_pid: int, log_path: Path, timeout: float) -> None:
+def _argfile_quote(arg: str) -> str:
+    """One argument for a java @argfile (quoted, with backslashes and quotes escaped)."""
+    return '"' + arg.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def wait_kafka(
+    java: str,
+    run_dir: Path,
+    node: KafkaNode,
+    proc_pid: int,
+    log_path: Path,
+    timeout: float,
+    command_config: str | None = None,
+) -> None:
     """Returns once the node's broker answers a metadata round trip; raises StackError with its log's tail."""
     deadline = time.monotonic() + timeout
     what = f"Kafka {node.name} (127.0.0.1:{node.broker_port})"
@@ -174,6 +208,7 @@ def wait_kafka(java: str, run_dir: Path, node: KafkaNode, proc_pid: int, log_pat
             "org.apache.kafka.tools.BrokerApiVersionsCommand",
             "--bootstrap-server",
             f"127.0.0.1:{node.broker_port}",
+            *(["--command-config", command_config] if command_config else []),
             heap="-Xmx128m",
         )
         try:

@@ -11,6 +11,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from txpipe_tools.local_stack import security as sec
+from txpipe_tools.local_stack.acls import DEFAULT_GROUP, DEFAULT_TOPIC, create_acls, pipeline_grants
+from txpipe_tools.local_stack.acls import describe as describe_grants
 from txpipe_tools.local_stack.base import STACK_DIR, StackError, log, log_dir, resolve_run_dir
 from txpipe_tools.local_stack.fetch import APICURIO_VERSION, KAFKA_VERSION, install
 from txpipe_tools.local_stack.jdk import find_java
@@ -26,7 +29,6 @@ from txpipe_tools.local_stack.kraft import (
     wait_kafka,
 )
 from txpipe_tools.local_stack.processes import (
-    http_status,
     is_ours,
     pid_alive,
     port_free,
@@ -46,6 +48,7 @@ from txpipe_tools.local_stack.registry import (
     STORAGES,
     base_url,
     confluent_url,
+    probe,
     registry_command,
     wait_registry,
 )
@@ -57,6 +60,7 @@ class Stack:
     schema_registry_url: str
     data_dir: str
     state: dict[str, Any]
+    security: dict[str, Any] | None = None  # see security_files()
 
     def __getitem__(self, key: str) -> Any:  # dict-style access too: stack["bootstrap_servers"]
         return getattr(self, key)
@@ -78,6 +82,9 @@ def up(
     kafka_ports: list[int] | None = None,
     controller_ports: list[int] | None = None,
     registry_storage: str = "memory",
+    security: str = "plaintext",
+    topic: str = DEFAULT_TOPIC,
+    group: str = DEFAULT_GROUP,
 ) -> Stack:
     """Install if needed, start Kafka then the registry, wait until both answer.
 
@@ -86,9 +93,15 @@ def up(
     dir, so a registry stopped and started again (``stop_registry``/``start_registry``) still
     has every schema under the same id; the default keeps it in memory.
 
+    ``security`` "sasl_ssl" or "mtls" secures the stack (see security.py): TLS with the stack's own
+    CA, SCRAM or certificate users, the standard authorizer, and the ACLs of the pipeline ``topic``
+    / ``group`` (the consumer's application id); the registry on HTTPS behind basic auth. The
+    client properties files are in ``security_files()`` and in ``Stack.security``.
+
     Returns a Stack with ``bootstrap_servers`` and ``schema_registry_url``. On any failure
     everything started so far is stopped again and StackError is raised.
     """
+    sec.check_mode(security)
     if registry_storage not in STORAGES:
         raise StackError(f"registry_storage must be 'memory' or 'file', got {registry_storage!r}")
     t0 = time.monotonic()
@@ -102,9 +115,14 @@ def up(
     ddir, remove_data = _data_dir(data_dir)
     knodes = _claim_ports(nodes, kafka_port, controller_port, registry_port, ddir, remove_data, kafka_ports, controller_ports)
     log_dir(run_dir).mkdir(parents=True, exist_ok=True)
-    state = _new_state(run_dir, ddir, remove_data, knodes, registry_port, kafka_java)
+    state = _new_state(run_dir, ddir, remove_data, knodes, registry_port, kafka_java, security)
     write_state(state, run_dir)
     try:
+        if security != "plaintext":
+            info = sec.make_material(ddir / "security", security)
+            info["files"] = sec.write_client_files(info)
+            state["security"] = info
+            write_state(state, run_dir)
         state["cluster_id"] = cluster_id()
         started = [_start_node(state, run_dir, kafka_java, node, knodes) for node in knodes]
         # The registry (in-memory storage) does not need Kafka: start it now, so both JVMs
@@ -113,9 +131,14 @@ def up(
             state, run_dir, registry_java, registry_port, ddir, registry_storage
         )
         for node, proc, node_log in started:
-            wait_kafka(kafka_java, run_dir, node, proc.pid, node_log, kafka_timeout)
+            wait_kafka(kafka_java, run_dir, node, proc.pid, node_log, kafka_timeout, _admin_file(state))
             log(f"{node.name}: ready on 127.0.0.1:{node.broker_port} ({time.monotonic() - t0:.1f}s)")
-        wait_registry(f"{state['schema_registry_url']}/subjects", registry_proc.pid, registry_log, registry_timeout)
+        if security != "plaintext":
+            _grant(state, run_dir, topic, group)
+            log(f"ACLs: granted the pipeline topic {topic!r} / group {group!r} ({time.monotonic() - t0:.1f}s)")
+        wait_registry(
+            f"{state['schema_registry_url']}/subjects", registry_proc.pid, registry_log, registry_timeout, *_registry_probe(state)
+        )
         log(f"registry: ready on {state['registry_base_url']} ({time.monotonic() - t0:.1f}s)")
     except BaseException:
         log("start-up failed; stopping what was started")
@@ -131,7 +154,52 @@ def up(
         schema_registry_url=state["schema_registry_url"],
         data_dir=str(ddir),
         state=state,
+        security=state.get("security"),
     )
+
+
+def _admin_file(state: dict[str, Any]) -> str | None:
+    """The broker super user's Java client properties (secured modes), for the stack's own probes."""
+    info = state.get("security")
+    return str(info["files"]["admin"]) if info else None
+
+
+def _registry_probe(state: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(CA file, user:password) for the stack's registry probes: TLS and the read-only user when secured."""
+    info = state.get("security")
+    if not info:
+        return None, None
+    password = sec.load_secrets(info)["registry"][sec.CONSUMER_USER]
+    return info["ca"], f"{sec.CONSUMER_USER}:{password}"
+
+
+def _grant(state: dict[str, Any], run_dir: Path, topic: str, group: str) -> None:
+    info = state["security"]
+    create_acls(pipeline_grants(topic, group), info["files"]["librdkafka"]["admin"], state["bootstrap_servers"])
+    info.setdefault("pipelines", []).append({"topic": topic, "group": group})
+    write_state(state, run_dir)
+
+
+def grant_pipeline(topic: str, group: str, run_dir: Path | None = None) -> list[dict[str, Any]]:
+    """Grants the producer and the consumer what one more pipeline (input ``topic``, consumer
+    application id ``group``) needs, on a running secured stack; returns the grants made."""
+    run_dir = resolve_run_dir(run_dir)
+    state = _up_state(run_dir)
+    if not state.get("security"):
+        raise StackError("the stack runs in plaintext: it has no authorizer, so there is nothing to grant")
+    _grant(state, run_dir, topic, group)
+    return describe_grants(pipeline_grants(topic, group))
+
+
+def security_files(run_dir: Path | None = None) -> dict[str, Any] | None:
+    """Where the running stack's security material is (None in plaintext): ``mode``, ``dir``, ``ca``
+    and ``files``: ``producer`` (librdkafka keys), ``consumer``, ``admin``, ``nobody`` (Java keys),
+    and ``java``/``librdkafka`` maps of every role in both formats."""
+    state = read_state(resolve_run_dir(run_dir))
+    if not state:
+        raise StackError(f"the stack in {resolve_run_dir(run_dir)} is not up")
+    info: dict[str, Any] | None = state.get("security")
+    return info
 
 
 def _clear_previous_run(run_dir: Path) -> None:
@@ -180,7 +248,7 @@ def _claim_ports(
 
 
 def _new_state(
-    run_dir: Path, ddir: Path, remove_data: bool, knodes: list[KafkaNode], registry_port: int, kafka_java: str
+    run_dir: Path, ddir: Path, remove_data: bool, knodes: list[KafkaNode], registry_port: int, kafka_java: str, mode: str
 ) -> dict[str, Any]:
     """What state.json records before anything starts; each started process is added to ``processes``."""
     return {
@@ -189,8 +257,9 @@ def _new_state(
         "data_dir": str(ddir),
         "remove_data_dir": remove_data,
         "bootstrap_servers": ",".join(f"127.0.0.1:{n.broker_port}" for n in knodes),
-        "schema_registry_url": confluent_url(registry_port),
-        "registry_base_url": base_url(registry_port),
+        "security_mode": mode,
+        "schema_registry_url": confluent_url(registry_port, tls=mode != "plaintext"),
+        "registry_base_url": base_url(registry_port, tls=mode != "plaintext"),
         "kafka_version": KAFKA_VERSION,
         "apicurio_version": APICURIO_VERSION,
         "ports": {
@@ -210,10 +279,12 @@ def _start_node(
 ) -> tuple[KafkaNode, subprocess.Popen[bytes], Path]:
     """Writes the node's server.properties, formats its storage, starts it and records it in state.json."""
     node.dir.mkdir(parents=True, exist_ok=True)
-    (node.dir / "server.properties").write_text(render_properties(server_properties(node, knodes)))
+    info = state.get("security")
+    # 0600: in sasl_ssl it holds the broker's own password.
+    sec.write_secret(node.dir / "server.properties", render_properties(server_properties(node, knodes, info)))
     node_log = log_dir(run_dir) / ("kafka.log" if len(knodes) == 1 else f"{node.name}.log")
     rotate_log(node_log)
-    format_storage(java, run_dir, node, state["cluster_id"], node_log)
+    format_storage(java, run_dir, node, state["cluster_id"], node_log, info)
     cmd = node_command(java, run_dir, node, len(knodes))
     proc = start(node.name, cmd, node_log, node.dir)
     state["processes"].append(
@@ -240,7 +311,13 @@ def _start_registry_process(
     reg_dir.mkdir(parents=True, exist_ok=True)
     reg_log = log_dir(run_dir) / "registry.log"
     rotate_log(reg_log)
-    cmd = registry_command(java, run_dir, port, reg_dir, storage)
+    info = state.get("security")
+    flags = None
+    if info:
+        flags, app_props = sec.registry_properties(info, port)
+        (reg_dir / "config").mkdir(mode=0o700, exist_ok=True)
+        sec.write_secret(reg_dir / "config" / "application.properties", app_props)
+    cmd = registry_command(java, run_dir, port, reg_dir, storage, flags)
     proc = start("registry", cmd, reg_log, reg_dir)
     state["processes"].append(
         {
@@ -299,7 +376,7 @@ def status(run_dir: Path | None = None) -> dict[str, Any]:
     for p in state.get("processes", []):
         alive = pid_alive(p["pid"]) and is_ours(p["pid"], run_dir)
         procs.append({**p, "alive": alive, "ports_open": [tcp_open(x) for x in p.get("ports", [])]})
-    reg_ok = http_status(state["schema_registry_url"] + "/subjects") == 200
+    reg_ok = probe(state["schema_registry_url"] + "/subjects", *_registry_probe(state)) == 200
     return {
         "running": all(p["alive"] for p in procs) and bool(procs),
         "processes": procs,
@@ -307,6 +384,8 @@ def status(run_dir: Path | None = None) -> dict[str, Any]:
         "bootstrap_servers": state["bootstrap_servers"],
         "schema_registry_url": state["schema_registry_url"],
         "data_dir": state["data_dir"],
+        "security_mode": state.get("security_mode", "plaintext"),
+        "security": state.get("security"),
     }
 
 
@@ -360,7 +439,7 @@ def start_node(node_id: int, run_dir: Path | None = None, timeout: float = KAFKA
     t0 = time.monotonic()
     proc = _restart(state, entry, run_dir)
     node = KafkaNode(node_id, entry["ports"][0], entry["ports"][1], Path(entry["dir"]))
-    wait_kafka(state.get("kafka_java") or find_java(17), run_dir, node, proc.pid, Path(entry["log"]), timeout)
+    wait_kafka(state.get("kafka_java") or find_java(17), run_dir, node, proc.pid, Path(entry["log"]), timeout, _admin_file(state))
     log(f"kafka-{node_id}: back on 127.0.0.1:{node.broker_port} ({time.monotonic() - t0:.1f}s)")
     return proc.pid
 
@@ -382,6 +461,6 @@ def start_registry(run_dir: Path | None = None, timeout: float = REGISTRY_TIMEOU
     entry = _entry(state, "registry", run_dir)
     t0 = time.monotonic()
     proc = _restart(state, entry, run_dir)
-    wait_registry(f"{state['schema_registry_url']}/subjects", proc.pid, Path(entry["log"]), timeout)
+    wait_registry(f"{state['schema_registry_url']}/subjects", proc.pid, Path(entry["log"]), timeout, *_registry_probe(state))
     log(f"registry: back on {state['registry_base_url']} ({time.monotonic() - t0:.1f}s)")
     return proc.pid
