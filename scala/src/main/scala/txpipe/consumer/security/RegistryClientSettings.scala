@@ -11,7 +11,8 @@ import scala.jdk.CollectionConverters._
 /** How the consumer's HTTP client reaches the schema registry: basic-auth credentials
   * (`user:password`) and the TLS trust for an `https://` registry.
   *
-  * From the registry keys of a [[ClientConfig]] (prefix removed): `basic.auth.user.info`,
+  * From the registry keys of a [[ClientConfig]] (prefix removed): `basic.auth.user.info` (with
+  * `basic.auth.credentials.source` USER_INFO, as Confluent's clients write it, or URL),
   * `ssl.truststore.location`, `ssl.truststore.type` (PEM, PKCS12 or JKS; PEM by default for a
   * `.pem`/`.crt` file) and `ssl.truststore.password`. Without a truststore the JVM's default
   * trust applies.
@@ -26,7 +27,9 @@ object RegistryClientSettings {
   /** Defaults: no credentials, the JVM's trust. */
   val Default: RegistryClientSettings = RegistryClientSettings(None, None)
 
-  private val Known = Set("basic.auth.user.info", "ssl.truststore.location", "ssl.truststore.type", "ssl.truststore.password")
+  private val Known =
+    Set("basic.auth.user.info", "basic.auth.credentials.source", "ssl.truststore.location", "ssl.truststore.type",
+      "ssl.truststore.password")
 
   /** The settings in `registry` (keys without their `schema.registry.` prefix), or what is wrong with them. */
   def from(registry: Map[String, String]): Either[String, RegistryClientSettings] = {
@@ -35,6 +38,10 @@ object RegistryClientSettings {
       return Left(
         s"unknown schema registry client settings: ${unknown.toSeq.sorted.map(ClientConfig.RegistryPrefix + _).mkString(", ")} " +
           s"(known: ${Known.toSeq.sorted.map(ClientConfig.RegistryPrefix + _).mkString(", ")})")
+    // Confluent's clients name where credentials come from; USER_INFO (the key above) and URL are what this client does.
+    val source = registry.getOrElse("basic.auth.credentials.source", "USER_INFO").trim.toUpperCase
+    if (source != "USER_INFO" && source != "URL")
+      return Left(s"${ClientConfig.RegistryPrefix}basic.auth.credentials.source must be USER_INFO or URL, got $source")
     val auth = registry.get("basic.auth.user.info").filter(_.nonEmpty)
     if (auth.exists(a => a.indexOf(':') <= 0))
       return Left(s"${ClientConfig.RegistryPrefix}basic.auth.user.info must be user:password")

@@ -25,6 +25,11 @@ class RegistryClientSettingsSpec extends AnyFunSuite {
     assert(
       RegistryClientSettings.from(Map("basic.auth.user" -> "x")).left.toOption.exists(_.contains("schema.registry.basic.auth.user")))
     assert(RegistryClientSettings.from(Map("basic.auth.user.info" -> "nocolon")).left.toOption.exists(_.contains("user:password")))
+    assert(RegistryClientSettings.from(Map(
+      "basic.auth.user.info" -> "u:p",
+      "basic.auth.credentials.source" -> "USER_INFO")).isRight)
+    assert(RegistryClientSettings.from(
+      Map("basic.auth.credentials.source" -> "SASL_INHERIT")).left.toOption.exists(_.contains("USER_INFO or URL")))
     val bad = RegistryClientSettings.from(Map("ssl.truststore.location" -> "/nonexistent.pem"))
     assert(bad.left.toOption.exists(m => m.contains("/nonexistent.pem") && m.contains("ssl.truststore.location")))
   }
