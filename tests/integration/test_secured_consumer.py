@@ -141,7 +141,15 @@ def test_a_wrong_password_ends_the_consumer_fast_with_one_line(secured, tmp_path
 
 
 def test_no_client_config_at_a_tls_listener_is_told_so(secured, tmp_path):
-    code, took, log = _refused(_consumer(secured, tmp_path, secured.group, None))
+    # Nothing at all: the brokers' TLS listener is named before any Kafka client talks to it.
+    code, took, log = _refused(_consumer(secured, tmp_path / "none", secured.group, None))
+    assert code == 1 and took < REFUSAL_S, (code, took, log[-2000:])
+    assert "speaks TLS, but security.protocol is PLAINTEXT" in log, log[-2000:]
+    # The registry's settings alone: the same.
+    props = read_properties(_files(secured)["java"]["consumer"])
+    registry_only = tmp_path / "registry-only.properties"
+    registry_only.write_text("".join(f"{k}={v}\n" for k, v in props.items() if k.startswith("schema.registry.")))
+    code, took, log = _refused(_consumer(secured, tmp_path / "registry-only", secured.group, registry_only))
     assert code == 1 and took < REFUSAL_S, (code, took, log[-2000:])
     assert "speaks TLS, but security.protocol is PLAINTEXT" in log, log[-2000:]
 

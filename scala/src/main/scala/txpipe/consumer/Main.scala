@@ -30,8 +30,6 @@ object Main {
   private val CloseTimeout = Duration.ofSeconds(30)
   private val CountsLogEverySeconds = 30L
   private val PurgeFirstAfterSeconds = 15L
-  // How long the brokers may take to answer at all before the listener's protocol is looked at.
-  private val FirstAnswerSeconds = 10L
   private val PurgeEverySeconds = 60L
   private val MaxThreadReplacements = 3
   private val ThreadReplacementWindow = Duration.ofMinutes(10)
@@ -63,6 +61,12 @@ object Main {
         log.error(why)
         return 1
       case Right(s) => s
+    }
+    ListenerProbe.check(options.bootstrapServers, clients.securityProtocol) match {
+      case Left(why) =>
+        log.error(why)
+        return 1
+      case Right(()) => ()
     }
     val registry =
       new HttpSchemaRegistry(options.schemaRegistry, missingWait = options.schemaMissingWait, settings = registrySettings)
@@ -299,32 +303,13 @@ object Main {
     props
   }
 
-  // A plaintext client at a TLS listener only sees its connections close, and would wait out the
-  // topic wait; so when the brokers do not answer at first, look at what the listener speaks.
-  private def notSpeakingTls(admin: Admin, options: Options): Option[String] =
-    try {
-      admin.describeCluster().clusterId().get(FirstAnswerSeconds, TimeUnit.SECONDS)
-      None
-    } catch {
-      case _: java.util.concurrent.TimeoutException =>
-        val protocol = Option(adminProps(options, "probe").getProperty("security.protocol")).getOrElse("PLAINTEXT").toUpperCase
-        ListenerProbe.check(options.bootstrapServers, protocol).left.toOption
-      case e: java.util.concurrent.ExecutionException if AccessFailures.explain(e).isDefined => throw AccessFailures.rethrowable(e)
-      case _: java.util.concurrent.ExecutionException => None // the topic wait below retries and reports it
-    }
-
   private final case class Prepared(inputPartitions: Int, dlqMaxMessageBytes: Option[Int])
 
   // What the topology needs to know once the output topics exist and the input topic does.
   private def prepareTopics(options: Options, deadlineNanos: Long): Option[Prepared] = {
     val admin = Admin.create(adminProps(options, "setup"))
     try {
-      notSpeakingTls(admin, options) match {
-        case Some(why) =>
-          log.error(why)
-          return None
-        case None => ()
-      }
+
       val setup = new TopicSetup(admin, options.partitions, options.replicationFactor)
       val totals = TransactionTopology.totalsTopic(options.topic)
       val dlq = TransactionTopology.dlqTopic(options.topic)
