@@ -15,10 +15,10 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 from txpipe.client_config import redact
 
 CREDENTIALS_HINT = "check sasl.username/sasl.password (or the client certificate) in --client-config"
-TLS_HINT = "check ssl.ca.location (the CA of the brokers' certificates) and ssl.certificate.location/ssl.key.location in --client-config"
-PROTOCOL_HINT = (
-    "the listener may want TLS or SASL: set security.protocol and its credentials with --client-config"
+TLS_HINT = (
+    "check ssl.ca.location (the CA of the brokers' certificates) and ssl.certificate.location/ssl.key.location in --client-config"
 )
+PROTOCOL_HINT = "the listener may want TLS or SASL: set security.protocol and its credentials with --client-config"
 AUTHORIZATION = (KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.CLUSTER_AUTHORIZATION_FAILED)
 
 
@@ -68,7 +68,9 @@ class ErrorWatch:
 def authorization(err: KafkaError, operation: str, resource: str) -> str | None:
     """The one-line cause of an authorization refusal of ``operation`` on ``resource``, or None."""
     if err.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED:
-        return f"not authorized to {operation} {resource} (TOPIC_AUTHORIZATION_FAILED): grant the producer's user {operation} on it"
+        return (
+            f"not authorized to {operation} {resource} (TOPIC_AUTHORIZATION_FAILED): grant the producer's user {operation} on it"
+        )
     if err.code() == KafkaError.CLUSTER_AUTHORIZATION_FAILED:
         return (
             f"not authorized to {operation} {resource} (CLUSTER_AUTHORIZATION_FAILED): "

@@ -260,9 +260,7 @@ def ensure_topic(
 def check_write_access(admin: AdminClient, topic: str, timeout: float | None = None) -> None:
     """Refuses the run before the first record when the cluster says the user may not write ``topic``."""
     timeout = timeout if timeout is not None else METADATA_TIMEOUT_S
-    futures = admin.describe_topics(
-        TopicCollection([topic]), request_timeout=timeout, include_authorized_operations=True
-    )
+    futures = admin.describe_topics(TopicCollection([topic]), request_timeout=timeout, include_authorized_operations=True)
     try:
         description = futures[topic].result(timeout=timeout)
     except KafkaException as exc:
@@ -601,7 +599,8 @@ def run(args: argparse.Namespace, stop: _Stop, stats: Stats | None = None) -> St
     watch = ErrorWatch()
     try:
         producer = Producer({**producer_config(args), **delivery_settings(stats), "error_cb": watch})
-        admin = AdminClient({**admin_config(args), "error_cb": watch})
+        # The admin client's type hints leave out callbacks, which it takes like every client.
+        admin = AdminClient(cast(dict[str, str | int | float | bool], {**admin_config(args), "error_cb": watch}))
     except KafkaException as exc:
         raise ValueError(f"bad producer configuration: {exc.args[0].str()}") from None
     if ensure_topic(admin, args.topic, args.partitions, args.replication_factor, watch=watch):
