@@ -100,14 +100,19 @@ def test_a_wrong_password_or_certificate_ends_at_once(secured, pipeline, tmp_pat
         assert any(word in lines[0] for word in ("TLS", "SSL", "authentication", "security.protocol")), lines
 
 
-@pytest.mark.parametrize("role", ["nobody", "consumer"])
-def test_a_user_without_the_acls_is_refused_naming_the_topic(secured, pipeline, role):
+@pytest.mark.parametrize(("role", "exists"), [("nobody", False), ("consumer", False), ("nobody", True), ("consumer", True)])
+def test_a_user_without_the_acls_is_refused_naming_the_topic(secured, pipeline, role, exists):
+    if exists:  # the producer's user creates it: then the refusal is of DESCRIBE or WRITE, not CREATE
+        made, _ = run_producer(secured, pipeline, "-n", "1", config=secured.files["files"]["producer"])
+        assert made.returncode == 0, made.stderr
     config = secured.files["files"]["librdkafka"][role]
     result, elapsed = run_producer(secured, pipeline, "-n", "10", config=config)
     assert result.returncode == 1, result.stderr
     assert elapsed < REFUSAL_S
     lines = error_lines(result)
     assert len(lines) == 1 and "not authorized to" in lines[0] and repr(pipeline) in lines[0], result.stderr
+    if exists and role == "consumer":  # it may read the topic, not write it
+        assert lines[0].startswith("error: not authorized to WRITE"), lines
 
 
 def test_no_client_config_against_the_secured_listener_fails_with_a_hint(secured, pipeline):
