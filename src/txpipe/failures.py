@@ -29,6 +29,11 @@ def kafka_refusal(err: KafkaError) -> str | None:
         return f"Kafka authentication failed: {err.str()}; {CREDENTIALS_HINT}"
     if code == KafkaError._SSL:
         return f"Kafka TLS failure: {err.str()}; {TLS_HINT}"
+    text = err.str()
+    # A broker that refuses the client's certificate ends the handshake with a TLS alert, which
+    # librdkafka reports as a transport error (and retries for ever).
+    if code == KafkaError._TRANSPORT and ("SSL alert" in text or "tls alert" in text or "certificate verify failed" in text):
+        return f"Kafka TLS failure (the handshake was refused): {text}; {TLS_HINT}"
     return None
 
 

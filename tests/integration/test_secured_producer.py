@@ -88,7 +88,7 @@ def test_a_wrong_password_or_certificate_ends_at_once(secured, pipeline, tmp_pat
         )  # fmt: skip
         props["ssl.certificate.location"] = str(tmp_path / "c.pem")
         props["ssl.key.location"] = str(tmp_path / "k.pem")
-        cause = "Kafka"
+        cause = "Kafka TLS failure"
     config = tmp_path / "wrong.properties"
     config.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
     result, elapsed = run_producer(secured, pipeline, "-n", "10", config=config)
@@ -96,8 +96,6 @@ def test_a_wrong_password_or_certificate_ends_at_once(secured, pipeline, tmp_pat
     assert elapsed < REFUSAL_S
     lines = error_lines(result)
     assert len(lines) == 1 and cause in lines[0], result.stderr
-    if secured.mode == "mtls":  # a refused client certificate shows as a TLS failure or a dropped handshake
-        assert any(word in lines[0] for word in ("TLS", "SSL", "authentication", "security.protocol")), lines
 
 
 @pytest.mark.parametrize(("role", "exists"), [("nobody", False), ("consumer", False), ("nobody", True), ("consumer", True)])

@@ -19,6 +19,13 @@ def test_authentication_and_tls_errors_are_refusals():
     tls = failures.kafka_refusal(KafkaError(KafkaError._SSL, "SSL handshake failed: certificate verify failed"))
     assert tls is not None and tls.startswith("Kafka TLS failure") and "ssl.ca.location" in tls
     assert failures.kafka_refusal(KafkaError(KafkaError._TRANSPORT, "Connection refused")) is None
+    refused_cert = KafkaError(
+        KafkaError._TRANSPORT,
+        "ssl://127.0.0.1:1/bootstrap: Receive failed: error:0A000412:SSL routines::ssl/tls alert bad certificate: "
+        "SSL alert number 42 (after 0ms in state APIVERSION_QUERY)",
+    )
+    line = failures.kafka_refusal(refused_cert)
+    assert line is not None and line.startswith("Kafka TLS failure") and "ssl.certificate.location" in line
 
 
 def test_the_watch_ends_on_the_first_refusal_and_explains_a_plaintext_client():
