@@ -19,7 +19,6 @@ TLS_HINT = (
     "check ssl.ca.location (the CA of the brokers' certificates) and ssl.certificate.location/ssl.key.location in --client-config"
 )
 PROTOCOL_HINT = "the listener may want TLS or SASL: set security.protocol and its credentials with --client-config"
-AUTHORIZATION = (KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.CLUSTER_AUTHORIZATION_FAILED)
 
 
 def kafka_refusal(err: KafkaError) -> str | None:
