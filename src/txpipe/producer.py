@@ -6,7 +6,8 @@ Examples:
     zcat ledger.csv.gz | python -m txpipe.producer -b ... -s ... -t ... -i - --rejects rejected.csv
 
 -b, -s and -t may come from TXPIPE_BOOTSTRAP_SERVERS, TXPIPE_SCHEMA_REGISTRY and TXPIPE_TOPIC
-instead; a flag wins over its variable.
+instead, --client-config from TXPIPE_CLIENT_CONFIG; a flag wins over its variable. The client
+config (security settings, secrets) applies to every client: producer, admin and registry.
 
 Exit codes: 0 everything delivered; 1 a delivery failed, the input could not be read to its
 end, or Kafka/the registry could not be used; 2 bad arguments or configuration; 3 input rows
@@ -31,13 +32,14 @@ from pathlib import Path
 from types import FrameType
 from typing import cast
 
-from confluent_kafka import KafkaError, KafkaException, Message, Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka import KafkaError, KafkaException, Message, Producer, TopicCollection
+from confluent_kafka.admin import AclOperation, AdminClient, ClusterMetadata, NewTopic
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-from txpipe import generator, input_file
+from txpipe import client_config, generator, input_file
+from txpipe.failures import ErrorWatch, authorization, registry_refusal
 from txpipe.progress import Progress
 from txpipe.rejects import RejectsFile
 from txpipe.schema import Transaction
@@ -59,6 +61,9 @@ ENVIRONMENT = {
     "schema_registry": "TXPIPE_SCHEMA_REGISTRY",
     "topic": "TXPIPE_TOPIC",
 }
+CLIENT_CONFIG_ENV = "TXPIPE_CLIENT_CONFIG"
+# How long set-up waits for the cluster's metadata before it says why there is none.
+METADATA_TIMEOUT_S = 15.0
 
 
 class ProducerError(Exception):
@@ -129,12 +134,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--registry-wait", type=float, default=60, help="seconds to keep retrying an unreachable schema registry (default 60)"
     )
     p.add_argument(
+        "--client-config",
+        type=Path,
+        metavar="FILE",
+        default=env(CLIENT_CONFIG_ENV) or None,
+        help="librdkafka properties file for every client (security.protocol, sasl.*, ssl.*; schema.registry.* keys "
+        f"go to the registry client): the place for secrets, never argv (default: ${CLIENT_CONFIG_ENV})",
+    )
+    p.add_argument(
         "-X",
         dest="extra",
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="extra librdkafka producer setting (repeatable)",
+        help="extra librdkafka setting, over --client-config (repeatable; schema.registry.* keys go to the registry)",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
@@ -154,6 +167,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for item in args.extra:
         if "=" not in item:
             p.error(f"-X expects KEY=VALUE, got {item!r}")
+    try:
+        args.client = client_config.load(Path(args.client_config) if args.client_config else None, args.extra)
+    except client_config.ClientConfigError as exc:
+        p.error(str(exc))
     if args.input not in (None, input_file.STDIN) and not Path(args.input).is_file():
         p.error(f"--input {args.input}: no such file")
     if args.input == input_file.STDIN and sys.stdin is None:
@@ -165,10 +182,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def client_settings(args: argparse.Namespace) -> client_config.ClientSettings:
+    """The client config and -X settings of the run (parse_args loads them)."""
+    settings = getattr(args, "client", None)
+    return settings if settings is not None else client_config.load(None, args.extra)
+
+
 def producer_config(args: argparse.Namespace) -> dict[str, str | int | bool]:
-    """The librdkafka settings: no loss, no duplicates within a session, JVM-compatible partitioning."""
+    """The librdkafka settings: no loss, no duplicates within a session, JVM-compatible partitioning;
+    the client config's and -X's keys over them, -b over everything."""
     conf: dict[str, str | int | bool] = {
-        "bootstrap.servers": args.bootstrap_servers,
         "client.id": "txpipe-producer",
         "acks": "all",
         "enable.idempotence": True,
@@ -177,18 +200,50 @@ def producer_config(args: argparse.Namespace) -> dict[str, str | int | bool]:
         "linger.ms": 5,
         "compression.type": "lz4",
     }
-    for item in args.extra:
-        key, _, value = item.partition("=")
-        conf[key.strip()] = value.strip()
+    conf.update(client_settings(args).kafka)
+    conf["bootstrap.servers"] = args.bootstrap_servers
     return conf
 
 
-def ensure_topic(admin: AdminClient, topic: str, partitions: int, replication_factor: int, timeout: float = 15) -> bool:
+def admin_config(args: argparse.Namespace) -> dict[str, str | int | bool]:
+    """The admin client's settings: the same connection and security settings as the producer's."""
+    return {"client.id": "txpipe-producer-admin", **client_settings(args).kafka, "bootstrap.servers": args.bootstrap_servers}
+
+
+def registry_config(args: argparse.Namespace) -> dict[str, str | int | float]:
+    """The registry client's settings: the URL, a bounded request, then the client config's registry keys."""
+    # The client waits forever by default; a bounded request lets the retry loop report a stuck registry.
+    return {"url": args.schema_registry, "timeout": REGISTRY_REQUEST_TIMEOUT_S, **client_settings(args).registry}
+
+
+def cluster_metadata(admin: AdminClient, watch: ErrorWatch, timeout: float | None = None) -> ClusterMetadata:
+    """The cluster's metadata, asked for in short slices so a refused login or TLS handshake ends set-up at once."""
+    timeout = timeout if timeout is not None else METADATA_TIMEOUT_S
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return admin.list_topics(timeout=max(0.1, min(1.0, deadline - time.monotonic())))
+        except KafkaException as exc:
+            admin.poll(0)  # serves error_cb
+            refusal = watch.refusal()
+            if refusal:
+                raise ProducerError(refusal) from None
+            if time.monotonic() >= deadline:
+                raise ProducerError(watch.explain(f"cannot reach Kafka within {timeout:.0f}s", exc.args[0])) from None
+
+
+def ensure_topic(
+    admin: AdminClient,
+    topic: str,
+    partitions: int,
+    replication_factor: int,
+    timeout: float | None = None,
+    watch: ErrorWatch | None = None,
+) -> bool:
     """Creates the topic when missing; returns True if this call created it."""
-    try:
-        metadata = admin.list_topics(timeout=timeout)
-    except KafkaException as exc:
-        raise ProducerError(f"cannot reach Kafka: {exc.args[0]}") from None
+    timeout = timeout if timeout is not None else METADATA_TIMEOUT_S
+    watch = watch if watch is not None else ErrorWatch()
+    metadata = cluster_metadata(admin, watch, timeout)
     if topic in metadata.topics and metadata.topics[topic].error is None:
         return False
     future = admin.create_topics([NewTopic(topic, partitions, replication_factor)], operation_timeout=timeout)[topic]
@@ -197,8 +252,29 @@ def ensure_topic(admin: AdminClient, topic: str, partitions: int, replication_fa
     except KafkaException as exc:
         if exc.args[0].code() == KafkaError.TOPIC_ALREADY_EXISTS:
             return False
-        raise ProducerError(f"cannot create topic {topic!r}: {exc.args[0].str()}") from None
+        line = authorization(exc.args[0], "CREATE", f"topic {topic!r}")
+        raise ProducerError(line or f"cannot create topic {topic!r}: {exc.args[0].str()}") from None
     return True
+
+
+def check_write_access(admin: AdminClient, topic: str, timeout: float | None = None) -> None:
+    """Refuses the run before the first record when the cluster says the user may not write ``topic``."""
+    timeout = timeout if timeout is not None else METADATA_TIMEOUT_S
+    futures = admin.describe_topics(TopicCollection([topic]), request_timeout=timeout, include_authorized_operations=True)
+    try:
+        description = futures[topic].result(timeout=timeout)
+    except KafkaException as exc:
+        line = authorization(exc.args[0], "DESCRIBE", f"topic {topic!r}")
+        if line:
+            raise ProducerError(line) from None
+        return  # anything else shows again, with its cause, when the producer asks for the topic
+    operations = description.authorized_operations
+    # None: the broker did not say (authorization off, or an old broker); the deliveries will tell.
+    if operations and AclOperation.WRITE not in operations and AclOperation.ALL not in operations:
+        raise ProducerError(
+            f"not authorized to WRITE topic {topic!r} (the user may only "
+            f"{', '.join(sorted(op.name for op in operations))}): grant the producer's user WRITE on it"
+        )
 
 
 # A delivery callback: librdkafka's outcome of one record (an error, or None) and the record.
@@ -338,9 +414,14 @@ class Sender:
                 value = self.serializer(tx, self.ctx)
                 break
             except Exception as exc:  # the serializer wraps HTTP errors in several types
+                subject = f"{self.ctx.topic}-value"
+                refusal = registry_refusal(exc, subject)
+                if refusal:  # credentials, permission, TLS trust: waiting cures none of them
+                    raise ProducerError(refusal) from None
+                reason = client_config.redact(str(exc))
                 if time.monotonic() + delay > deadline:
-                    raise ProducerError(f"schema registry unusable for {self.ctx.topic}-value: {exc}") from None
-                print(f"schema registry not answering ({exc}); retrying in {delay:.1f}s", file=sys.stderr)
+                    raise ProducerError(f"schema registry unusable for {subject}: {reason}") from None
+                print(f"schema registry not answering ({reason}); retrying in {delay:.1f}s", file=sys.stderr)
                 until = time.monotonic() + delay
                 while not stop.requested and time.monotonic() < until:
                     time.sleep(0.05)
@@ -515,21 +596,25 @@ def flush(producer: Producer, timeout: float, stop: _Stop) -> int:
 def run(args: argparse.Namespace, stop: _Stop, stats: Stats | None = None) -> Stats:
     """Sends everything and waits for every delivery report; prints the summary line once sending began."""
     stats = stats if stats is not None else Stats(truth=RunningTotals() if args.ground_truth else None)
+    watch = ErrorWatch()
     try:
-        producer = Producer({**producer_config(args), **delivery_settings(stats)})
+        producer = Producer({**producer_config(args), **delivery_settings(stats), "error_cb": watch})
+        # The admin client's type hints leave out callbacks, which it takes like every client.
+        admin = AdminClient(cast(dict[str, str | int | float | bool], {**admin_config(args), "error_cb": watch}))
     except KafkaException as exc:
         raise ValueError(f"bad producer configuration: {exc.args[0].str()}") from None
-    admin = AdminClient({"bootstrap.servers": args.bootstrap_servers})
-    if ensure_topic(admin, args.topic, args.partitions, args.replication_factor):
+    if ensure_topic(admin, args.topic, args.partitions, args.replication_factor, watch=watch):
         print(f"created topic {args.topic!r} ({args.partitions} partitions)", file=sys.stderr)
+    check_write_access(admin, args.topic)
     # The producer learns the topic's partitions now, in set-up, rather than holding the first
     # records back while it asks (about 5-10 ms of a 10,000-record run).
     try:
-        producer.list_topics(args.topic, timeout=15)
+        producer.list_topics(args.topic, timeout=METADATA_TIMEOUT_S)
     except KafkaException as exc:
-        raise ProducerError(f"cannot read the metadata of topic {args.topic!r}: {exc.args[0].str()}") from None
-    # The client waits forever by default; a bounded request lets the retry loop below report a stuck registry.
-    registry = SchemaRegistryClient.new_client({"url": args.schema_registry, "timeout": REGISTRY_REQUEST_TIMEOUT_S})
+        producer.poll(0)
+        line = authorization(exc.args[0], "DESCRIBE", f"topic {args.topic!r}")
+        raise ProducerError(line or watch.explain(f"cannot read the metadata of topic {args.topic!r}", exc.args[0])) from None
+    registry = SchemaRegistryClient.new_client(registry_config(args))
     serializer = ProtobufSerializer(Transaction, registry, {"use.deprecated.format": False})
     sender = Sender(producer, serializer, args.topic, stats, args.registry_wait)
     started = time.monotonic()

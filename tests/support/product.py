@@ -8,6 +8,8 @@ PRODUCT_MODULES = frozenset(
     {
         "__init__",
         "__main__",
+        "client_config",
+        "failures",
         "gen",
         "generator",
         "input_file",

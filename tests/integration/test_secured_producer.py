@@ -1,0 +1,147 @@
+"""The producer against the secured local stack (sasl_ssl and mtls): real broker, real TLS, real SCRAM.
+
+With the stack's own producer.properties (--client-config) it sends and registers its schema; with
+a wrong password, a user without the ACLs, or no client config at all it ends within 30 s with
+exit 1 and one line that names the cause, and no password shows in its output or its argv.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import free_port, running_stack
+from txpipe_tools import local_stack
+from txpipe_tools.local_stack.security import all_secrets, read_properties
+
+pytestmark = pytest.mark.integration
+
+# The issue's bound for every refusal.
+REFUSAL_S = 30.0
+
+
+@pytest.fixture(scope="module", params=["sasl_ssl", "mtls"])
+def secured(request, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp(f"secured-producer-{request.param}")
+    with running_stack(
+        run_dir, kafka_port=free_port(), controller_port=free_port(), registry_port=free_port(), security=request.param
+    ) as handle:
+        handle.mode = request.param
+        handle.files = local_stack.security_files(run_dir)
+        yield handle
+
+
+@pytest.fixture
+def pipeline(secured):
+    """A random topic and group, granted to the producer and consumer users."""
+    topic, group = f"secured-{secrets.token_hex(4)}", f"txpipe-{secrets.token_hex(4)}"
+    local_stack.grant_pipeline(topic, group, run_dir=secured.run_dir)
+    return topic
+
+
+def run_producer(stack, topic: str, *extra: str, config: str | Path | None = None, timeout: float = 120):
+    argv = [sys.executable, "-m", "txpipe.producer", "-b", stack.bootstrap_servers, "-s", stack.schema_registry_url]
+    argv += ["-t", topic, "-q", *extra]
+    if config is not None:
+        argv += ["--client-config", str(config)]
+    t0 = time.monotonic()
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    elapsed = time.monotonic() - t0
+    for password in all_secrets(stack.files):
+        assert password not in result.stdout + result.stderr, "a generated password is in the producer's output"
+        assert password not in " ".join(argv), "a generated password is in the producer's argv"
+    return result, elapsed
+
+
+def error_lines(result) -> list[str]:
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    print(*lines, sep="\n")  # shown with -s or on a failure: the exact wording a user gets
+    return lines
+
+
+def test_the_producer_sends_with_the_stacks_client_config(secured, pipeline, tmp_path):
+    truth = tmp_path / "truth.json"
+    result, _ = run_producer(
+        secured, pipeline, "-n", "200", "--ground-truth", str(truth), config=secured.files["files"]["producer"]
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"topic={pipeline} sent=200 delivered=200 failed=0" in result.stdout
+    assert json.loads(truth.read_text())["delivered"] == 200
+
+
+def test_a_wrong_password_or_certificate_ends_at_once(secured, pipeline, tmp_path):
+    props = read_properties(secured.files["files"]["producer"])
+    if secured.mode == "sasl_ssl":
+        props["sasl.password"] = "not-" + props["sasl.password"]
+        cause = "Kafka authentication failed"
+    else:  # the right name on a certificate the stack's CA never signed
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "k.pem", "-out", "c.pem",
+             "-subj", "/CN=txpipe-producer", "-days", "1"],
+            cwd=tmp_path, check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+        props["ssl.certificate.location"] = str(tmp_path / "c.pem")
+        props["ssl.key.location"] = str(tmp_path / "k.pem")
+        cause = "Kafka TLS failure"
+    config = tmp_path / "wrong.properties"
+    config.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
+    result, elapsed = run_producer(secured, pipeline, "-n", "10", config=config)
+    assert result.returncode == 1, result.stderr
+    assert elapsed < REFUSAL_S
+    lines = error_lines(result)
+    assert len(lines) == 1 and cause in lines[0], result.stderr
+
+
+@pytest.mark.parametrize(("role", "exists"), [("nobody", False), ("consumer", False), ("nobody", True), ("consumer", True)])
+def test_a_user_without_the_acls_is_refused_naming_the_topic(secured, pipeline, role, exists):
+    if exists:  # the producer's user creates it: then the refusal is of DESCRIBE or WRITE, not CREATE
+        made, _ = run_producer(secured, pipeline, "-n", "1", config=secured.files["files"]["producer"])
+        assert made.returncode == 0, made.stderr
+    config = secured.files["files"]["librdkafka"][role]
+    result, elapsed = run_producer(secured, pipeline, "-n", "10", config=config)
+    assert result.returncode == 1, result.stderr
+    assert elapsed < REFUSAL_S
+    lines = error_lines(result)
+    assert len(lines) == 1 and "not authorized to" in lines[0] and repr(pipeline) in lines[0], result.stderr
+    if exists and role == "consumer":  # it may read the topic, not write it
+        assert lines[0].startswith("error: not authorized to WRITE"), lines
+
+
+def test_no_client_config_against_the_secured_listener_fails_with_a_hint(secured, pipeline):
+    result, elapsed = run_producer(secured, pipeline, "-n", "10")
+    assert result.returncode == 1, result.stderr
+    assert elapsed < REFUSAL_S
+    lines = error_lines(result)
+    assert len(lines) == 1 and "--client-config" in lines[0], result.stderr
+
+
+def test_registry_credentials_are_checked_without_retrying(secured, pipeline, tmp_path):
+    props = read_properties(secured.files["files"]["producer"])
+    user, _, password = props["schema.registry.basic.auth.user.info"].partition(":")
+    props["schema.registry.basic.auth.user.info"] = f"{user}:not-{password}"
+    config = tmp_path / "wrong-registry.properties"
+    config.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
+    result, elapsed = run_producer(secured, pipeline, "-n", "10", "--registry-wait", "60", config=config)
+    assert result.returncode == 1, result.stderr
+    assert elapsed < REFUSAL_S
+    lines = error_lines(result)
+    assert len(lines) == 1 and "HTTP 401" in lines[0] and "basic.auth.user.info" in lines[0], result.stderr
+
+
+def test_an_untrusted_registry_certificate_is_not_retried(secured, pipeline, tmp_path):
+    props = read_properties(secured.files["files"]["producer"])
+    del props["schema.registry.ssl.ca.location"]  # the registry's certificate is signed by the stack's own CA
+    config = tmp_path / "no-registry-ca.properties"
+    config.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
+    result, elapsed = run_producer(secured, pipeline, "-n", "10", "--registry-wait", "60", config=config)
+    assert result.returncode == 1, result.stderr
+    assert elapsed < REFUSAL_S
+    lines = error_lines(result)
+    assert len(lines) == 1 and "schema registry TLS failure" in lines[0], result.stderr
+    assert "schema.registry.ssl.ca.location" in lines[0]
