@@ -40,6 +40,27 @@ def running_stack(run_dir, **options):
         local_stack.down(run_dir=run_dir)
 
 
+@contextlib.contextmanager
+def secured_stack(run_dir, mode: str, topic: str | None = None, group: str | None = None):
+    """A secured local stack (``sasl_ssl`` or ``mtls``) on free ports for the block; the handle also
+    carries ``mode``, ``topic`` and ``group`` (the pipeline the stack granted, random when not given)
+    and ``files``, where its client configs are."""
+    topic = topic or f"transactions-{secrets.token_hex(4)}"
+    group = group or f"txpipe-{secrets.token_hex(4)}"
+    with running_stack(
+        run_dir,
+        kafka_port=free_port(),
+        controller_port=free_port(),
+        registry_port=free_port(),
+        security=mode,
+        topic=topic,
+        group=group,
+    ) as handle:
+        handle.mode, handle.topic, handle.group = mode, topic, group
+        handle.files = local_stack.security_files(run_dir)
+        yield handle
+
+
 @pytest.fixture(scope="session")
 def stack(stack_run_dir):
     with running_stack(stack_run_dir, kafka_port=free_port(), controller_port=free_port(), registry_port=free_port()) as handle:

@@ -20,7 +20,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-from tests.integration.conftest import free_port, running_stack
+from tests.integration.conftest import secured_stack
 from txpipe import generator
 from txpipe.producer import ensure_topic
 from txpipe.schema import Transaction
@@ -38,19 +38,7 @@ SENT = 300
 
 @pytest.fixture(scope="module", params=["sasl_ssl", "mtls"])
 def secured(request, tmp_path_factory):
-    run_dir = tmp_path_factory.mktemp(f"secured-consumer-{request.param}")
-    topic = f"transactions-{secrets.token_hex(4)}"
-    group = f"txpipe-{secrets.token_hex(4)}"
-    with running_stack(
-        run_dir,
-        kafka_port=free_port(),
-        controller_port=free_port(),
-        registry_port=free_port(),
-        security=request.param,
-        topic=topic,
-        group=group,
-    ) as handle:
-        handle.topic, handle.group, handle.mode = topic, group, request.param
+    with secured_stack(tmp_path_factory.mktemp(f"secured-consumer-{request.param}"), request.param) as handle:
         handle.truth = _send(handle)
         yield handle
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import free_port, running_stack
+from tests.integration.conftest import secured_stack
 from txpipe_tools import local_stack
 from txpipe_tools.local_stack.security import all_secrets, read_properties
 
@@ -28,12 +28,7 @@ REFUSAL_S = 30.0
 
 @pytest.fixture(scope="module", params=["sasl_ssl", "mtls"])
 def secured(request, tmp_path_factory):
-    run_dir = tmp_path_factory.mktemp(f"secured-producer-{request.param}")
-    with running_stack(
-        run_dir, kafka_port=free_port(), controller_port=free_port(), registry_port=free_port(), security=request.param
-    ) as handle:
-        handle.mode = request.param
-        handle.files = local_stack.security_files(run_dir)
+    with secured_stack(tmp_path_factory.mktemp(f"secured-producer-{request.param}"), request.param) as handle:
         yield handle
 
 

@@ -22,7 +22,7 @@ import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from tests.integration.conftest import free_port, running_stack
+from tests.integration.conftest import secured_stack
 from txpipe_tools import local_stack
 from txpipe_tools.local_stack.security import all_secrets, read_properties
 
@@ -34,19 +34,7 @@ REFUSAL_S = 20.0
 
 @pytest.fixture(scope="module", params=["sasl_ssl", "mtls"])
 def secured(request, tmp_path_factory):
-    run_dir = tmp_path_factory.mktemp(f"secured-{request.param}")
-    topic = f"transactions-{secrets.token_hex(4)}"
-    group = f"txpipe-{secrets.token_hex(4)}"
-    with running_stack(
-        run_dir,
-        kafka_port=free_port(),
-        controller_port=free_port(),
-        registry_port=free_port(),
-        security=request.param,
-        topic=topic,
-        group=group,
-    ) as handle:
-        handle.topic, handle.group, handle.mode = topic, group, request.param
+    with secured_stack(tmp_path_factory.mktemp(f"secured-{request.param}"), request.param) as handle:
         yield handle
 
 
