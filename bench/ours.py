@@ -13,7 +13,7 @@ from pathlib import Path
 from bench.common import CONSUMER_JAR, MIB, PY, Proc, java, log, run
 from bench.workload import Workload, running_lines
 from txpipe_tools.class_archive import mapping_flags
-from txpipe_tools.consumer_runner import JVM_FLAGS
+from txpipe_tools.consumer_runner import consumer_command as runner_command
 
 _SUMMARY = re.compile(r"sent=(?P<sent>\d+) delivered=(?P<delivered>\d+) failed=(?P<failed>\d+).*elapsed=(?P<elapsed>[\d.]+)s")
 _LINE = re.compile(rb"^\((?P<account>.*), (?P<total>-?\d+\.\d+)\)$")
@@ -81,27 +81,16 @@ def consumer_command(
 ) -> list[str]:
     """The JVM command line ConsumerProcess uses (JVM_FLAGS, the class archive if one matches the jar,
     then `jvm`), with a private state dir."""
-    return [
-        java(),
-        *JVM_FLAGS,
-        *mapping_flags(jar),
-        *(jvm or []),
-        "-jar",
-        str(jar),
-        "-b",
+    return runner_command(
+        jar,
         bootstrap,
-        "-s",
         registry,
-        "-t",
         topic,
-        "-g",
         group,
-        "--state-dir",
-        str(state_dir),
-        "--processing-guarantee",
-        guarantee,
-        *(extra or []),
-    ]
+        java=java(),
+        archive_flags=[*mapping_flags(jar), *(jvm or [])],
+        extra=["--state-dir", str(state_dir), "--processing-guarantee", guarantee, *(extra or [])],
+    )
 
 
 def consumer_drain(

@@ -72,6 +72,23 @@ def read_jvm_options(path: Path = JVM_OPTIONS_FILE) -> tuple[str, ...]:
 JVM_FLAGS = read_jvm_options()
 
 
+def consumer_command(
+    jar: Path,
+    bootstrap: str,
+    registry: str,
+    topic: str,
+    group: str,
+    *,
+    java: str | None = None,
+    jvm_flags: Sequence[str] = JVM_FLAGS,
+    archive_flags: Sequence[str] = (),
+    extra: Sequence[str] = (),
+) -> list[str]:
+    """The consumer's command line: java, the options file's flags, the class-archive flags, then the app's own."""
+    app = ["-b", bootstrap, "-s", registry, "-t", topic, "-g", group, *extra]
+    return [java or java_command(), *jvm_flags, *archive_flags, "-jar", str(jar), *app]
+
+
 class ConsumerProcess:
     """One consumer instance; ``last`` maps each account to the last total it logged."""
 
@@ -92,22 +109,16 @@ class ConsumerProcess:
         if not jar.is_file():
             raise ConsumerError(f"consumer jar not found at {jar}: build it with `make consumer-jar`")
         self.archive = ClassArchive(jar) if class_archive else None
-        self.command = [
-            java_command(),
-            *jvm_flags,
-            *(self.archive.flags if self.archive else []),
-            "-jar",
-            str(jar),
-            "-b",
+        self.command = consumer_command(
+            jar,
             bootstrap,
-            "-s",
             registry,
-            "-t",
             topic,
-            "-g",
             group,
-            *(extra_args or []),
-        ]
+            jvm_flags=jvm_flags,
+            archive_flags=self.archive.flags if self.archive else (),
+            extra=extra_args or (),
+        )
         self.log_dir = log_dir
         self.echo = echo
         self.last: dict[str, str] = {}
