@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import re
 import threading
 import time
@@ -117,6 +118,7 @@ def consumer_drain(
     p = Proc(cmd, workdir / f"{name}.out", workdir / f"{name}.err").start()
     lines = 0
     first_line_at = done_at = None
+    cpu_s = 0.0
     buf = b""
     last: dict[bytes, bytes] = {}
     expected = {k.encode(): v.encode() for k, v in wl.final_totals.items()}
@@ -145,6 +147,7 @@ def consumer_drain(
                             last[m["account"]] = m["total"]
                     if all(last.get(a) == t for a, t in expected.items()):
                         done_at = now
+                        cpu_s = cpu_seconds(p.pid)
                 elif len(buf) > (64 << 20):  # keep only whole lines' worth of the tail in memory
                     *complete, buf = buf.split(b"\n")
                     for raw in complete:
@@ -165,8 +168,17 @@ def consumer_drain(
         "first_line_after_s": first_line_at - p.started,
         "steady_records_per_s": wl.count / steady,
         "us_per_tx": wall / wl.count * 1e6,
+        # CPU time of the consumer's process (all threads, start-up included) per transaction:
+        # unlike the clock, barely moved by other work on the machine.
+        "cpu_us_per_tx": cpu_s / wl.count * 1e6,
         "peak_rss_mib": p.peak_rss / MIB,
     }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds used so far by process `pid` (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def wait_running(p: Proc, timeout: float) -> None:

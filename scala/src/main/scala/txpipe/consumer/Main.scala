@@ -106,7 +106,10 @@ object Main {
       inputPartitions,
       dedupeRetention = options.dedupeRetention,
       counters = counters,
-      dlqMaxRecordBytes = dlqMaxRecordBytes)
+      dlqMaxRecordBytes = dlqMaxRecordBytes,
+      // Published as often as committed: a read_committed reader sees a total about one commit later.
+      publishInterval = Duration.ofMillis(options.commitIntervalMs)
+    )
     val streams = new KafkaStreams(topology, config)
     log.info(s"dropping re-sent transactions on (account_number, transaction_id), ids kept for ${options.dedupeRetention}; " +
       s"dead letters over $dlqMaxRecordBytes bytes are replaced by a marker")

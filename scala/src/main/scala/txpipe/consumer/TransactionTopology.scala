@@ -40,6 +40,9 @@ object TransactionTopology {
   /** The dead-letter topic for an input topic. */
   def dlqTopic(inputTopic: String): String = s"$inputTopic-dlq"
 
+  /** How often each account's latest total is sent to the totals topic when nothing else is said. */
+  val DefaultPublishInterval: Duration = Duration.ofMillis(Options.DefaultCommitIntervalMs)
+
   /** The DLQ record limit when nothing else is known: Kafka's default max.request.size. */
   val DefaultDlqMaxRecordBytes: Int = DeadLetters.maxRecordBytes(1024 * 1024, None)
 
@@ -51,7 +54,8 @@ object TransactionTopology {
   private val ByAccountSink = "by-account-sink"
 
   /** Builds the topology of `group` for an input topic of `partitions` partitions, placed and
-    * keyed by any producer; `lineSink` receives one "(account, total)" line per counted record. */
+    * keyed by any producer; `lineSink` receives one "(account, total)" line per counted record, and
+    * the totals topic each changed account's latest total every `publishInterval`. */
   def createTopology(
       inputTopic: String,
       group: String,
@@ -60,7 +64,8 @@ object TransactionTopology {
       lineSink: LineSink = StdoutLines,
       dedupeRetention: Duration = Options.DefaultDedupeRetention,
       counters: Counters = new Counters,
-      dlqMaxRecordBytes: Int = DefaultDlqMaxRecordBytes
+      dlqMaxRecordBytes: Int = DefaultDlqMaxRecordBytes,
+      publishInterval: Duration = DefaultPublishInterval
   ): Topology = {
     // Shared by all tasks so each schema id is looked up once per process, not once per partition.
     val decoder = new TransactionDecoder(new SchemaCheck(registry, ExpectedMessage))
@@ -71,7 +76,8 @@ object TransactionTopology {
     val children = TotalsProcessor.Children(TotalsSink, DlqSink, ByAccountSink)
     val supplier = new ProcessorSupplier[Array[Byte], Array[Byte], AnyRef, AnyRef] {
       override def get(): Processor[Array[Byte], Array[Byte], AnyRef, AnyRef] =
-        new TotalsProcessor(decoder, deadLetters, lineSink, dedupeRetention, counters, storeNames, topics, children)
+        new TotalsProcessor(
+          decoder, deadLetters, lineSink, dedupeRetention, counters, publishInterval, storeNames, topics, children)
     }
     val bytes = Serdes.ByteArray()
     new Topology()

@@ -4,8 +4,8 @@ import java.nio.charset.StandardCharsets.UTF_8
 import java.security.MessageDigest
 import java.time.{Duration, Instant}
 
-import org.apache.kafka.common.header.internals.RecordHeaders
 import org.apache.kafka.common.utils.Bytes
+import org.apache.kafka.streams.processor.PunctuationType
 import org.apache.kafka.streams.processor.api.{Processor, ProcessorContext, Record}
 import org.apache.kafka.streams.state.KeyValueStore
 import org.slf4j.LoggerFactory
@@ -28,9 +28,13 @@ import txpipe.v1.{AccountTotal, Transaction}
   * Both stores belong to the record's task and are changelogged, so under exactly_once_v2 a
   * transaction's "seen" mark and its effect on the total commit together. A copy arriving more
   * than `retention` after the first is counted again; a copy within it is dropped if its
-  * content is the first one's, and dead-lettered as a conflict if not. The line goes to the
-  * sink before the new total is sent, so a sink that writes its lines out when the producer
-  * completes a send has written it before the Kafka transaction holding the record can commit.
+  * content is the first one's, and dead-lettered as a conflict if not.
+  *
+  * Each account's latest total goes to `children.totals` every `publishInterval` (see
+  * [[LatestTotals]]), not once per transaction. A line goes to the sink before the record's id
+  * is stored, whose changelog write is sent at once, so a sink that writes its lines out when the
+  * producer completes a send has written it before the Kafka transaction holding the record can
+  * commit.
   */
 final class TotalsProcessor(
     decoder: TransactionDecoder,
@@ -38,6 +42,7 @@ final class TotalsProcessor(
     lineSink: LineSink,
     retention: Duration,
     counters: Counters,
+    publishInterval: Duration,
     stores: TotalsProcessor.Stores,
     topics: TotalsProcessor.Topics,
     children: TotalsProcessor.Children
@@ -49,12 +54,19 @@ final class TotalsProcessor(
   private var context: ProcessorContext[AnyRef, AnyRef] = _
   private var totals: KeyValueStore[String, Array[Byte]] = _
   private var seen: KeyValueStore[Bytes, Array[Byte]] = _
+  private var latest: LatestTotals = _
+  private var running: RunningTotals = _
 
   /** Binds the processor to its task's context and stores. */
   override def init(context: ProcessorContext[AnyRef, AnyRef]): Unit = {
     this.context = context
     this.totals = context.getStateStore[KeyValueStore[String, Array[Byte]]](stores.totals)
     this.seen = context.getStateStore[KeyValueStore[Bytes, Array[Byte]]](stores.seenIds)
+    this.latest = new LatestTotals(context, totals, children.totals)
+    // New on every init: Streams closes the processor before it rolls the task's stores back.
+    this.running = new RunningTotals(totals)
+    context.schedule(publishInterval, PunctuationType.WALL_CLOCK_TIME, now => latest.publish(now))
+    ()
   }
 
   /** Totals a valid transaction on its owner's partition, moves it there if it is elsewhere, and
@@ -79,6 +91,9 @@ final class TotalsProcessor(
         }
     }
   }
+
+  /** Drops the sums remembered in memory: the task's stores may be rolled back before a next init. */
+  override def close(): Unit = if (running != null) running.clear()
 
   private def deadLetter(record: Record[Array[Byte], Array[Byte]], reason: String, origin: Origin): Unit = {
     val letter = deadLetters.letter(record, reason, origin.topic, origin.partition, origin.offset)
@@ -114,30 +129,24 @@ final class TotalsProcessor(
         return
       }
     }
+    val sum = running.current(account).plus(Amounts.fromDouble(tx.amount))
+    val total = Amounts.format(sum.total)
+    // The line before the id's changelog write: the sink may rely on that send completing after it
+    // (see LinesFlushedOnAck).
+    lineSink.write(s"($account, $total)")
     seen.put(key, SeenMark.encode(now, digest, origin.partition, origin.offset))
-    val storedTotal = totals.get(account)
-    val previous = if (storedTotal == null) null else AccountTotal.parseFrom(storedTotal)
-    val amount = Amounts.fromDouble(tx.amount)
-    // The store keeps the formatted text, which parses back to the same exact BigDecimal.
-    val (sum, count) =
-      if (previous == null) (amount, 1L)
-      else (Amounts.parse(previous.total).add(amount), previous.transactionCount + 1)
-    val total = Amounts.format(sum)
     val updated = AccountTotal(
       accountNumber = account,
       total = total,
-      transactionCount = count,
+      transactionCount = sum.count,
       lastTransactionId = tx.transactionId,
       lastTransactionDatetime = tx.transactionDatetime
     )
     // Encoded once: the store and the totals topic hold the same bytes.
     val encoded = updated.toByteArray
-    totals.put(account, encoded)
+    running.put(account, sum, encoded)
+    latest.changed(account, encoded, record.timestamp)
     counters.counted.incrementAndGet()
-    // The line first: the sink may rely on the total's send completing after it (see LinesFlushedOnAck).
-    lineSink.write(s"($account, $total)")
-    // Fresh headers: the input's headers describe the transaction, not the running total.
-    context.forward(new Record[AnyRef, AnyRef](account, encoded, record.timestamp, new RecordHeaders()), children.totals)
   }
 }
 
