@@ -40,6 +40,8 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 
 from txpipe import client_config, generator, input_file
 from txpipe.failures import ErrorWatch, authorization, registry_refusal
+from txpipe.metrics import STATS_INTERVAL_MS, ProducerMetrics, summary_fields
+from txpipe.metrics import serve as serve_metrics_at
 from txpipe.progress import Progress
 from txpipe.rejects import RejectsFile
 from txpipe.schema import Transaction
@@ -149,6 +151,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="KEY=VALUE",
         help="extra librdkafka setting, over --client-config (repeatable; schema.registry.* keys go to the registry)",
     )
+    p.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="serve Prometheus metrics (outcomes per transaction, librdkafka's statistics) at http://HOST:PORT/metrics "
+        "while the run lasts (default: off)",
+    )
+    p.add_argument("--metrics-host", default="127.0.0.1", help="address --metrics-port listens on (default 127.0.0.1)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
     for name, var in ENVIRONMENT.items():
@@ -162,6 +172,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--rate must be >= 0")
     if args.partitions < 1:
         p.error("--partitions must be >= 1")
+    if args.metrics_port is not None and not 1 <= args.metrics_port <= 65535:
+        p.error("--metrics-port must be a port number, 1-65535")
     if args.replication_factor < 1 and args.replication_factor != -1:
         p.error("--replication-factor must be >= 1, or -1 for the broker's default")
     for item in args.extra:
@@ -597,12 +609,15 @@ def run(args: argparse.Namespace, stop: _Stop, stats: Stats | None = None) -> St
     """Sends everything and waits for every delivery report; prints the summary line once sending began."""
     stats = stats if stats is not None else Stats(truth=RunningTotals() if args.ground_truth else None)
     watch = ErrorWatch()
+    metrics = ProducerMetrics(stats, lambda: len(producer)) if args.metrics_port else None
+    observed = {"statistics.interval.ms": STATS_INTERVAL_MS, "stats_cb": metrics.on_stats} if metrics else {}
     try:
-        producer = Producer({**producer_config(args), **delivery_settings(stats), "error_cb": watch})
+        producer = Producer({**producer_config(args), **delivery_settings(stats), **observed, "error_cb": watch})
         # The admin client's type hints leave out callbacks, which it takes like every client.
         admin = AdminClient(cast(dict[str, str | int | float | bool], {**admin_config(args), "error_cb": watch}))
     except KafkaException as exc:
         raise ValueError(f"bad producer configuration: {exc.args[0].str()}") from None
+    stop_metrics = serve_metrics(metrics, args) if metrics else None
     if ensure_topic(admin, args.topic, args.partitions, args.replication_factor, watch=watch):
         print(f"created topic {args.topic!r} ({args.partitions} partitions)", file=sys.stderr)
     check_write_access(admin, args.topic)
@@ -632,8 +647,21 @@ def run(args: argparse.Namespace, stop: _Stop, stats: Stats | None = None) -> St
             feed.source.close()
         if stop.requested:
             stats.stopped = stop.name or "stop"
-        print(summary(args.topic, stats, time.monotonic() - (began[0] if began else started)))
+        elapsed = time.monotonic() - (began[0] if began else started)
+        print(summary(args.topic, stats, elapsed) + (summary_fields(metrics.latest()) if metrics else ""))
+        if stop_metrics:
+            stop_metrics()
     return stats
+
+
+def serve_metrics(metrics: ProducerMetrics, args: argparse.Namespace) -> Callable[[], None]:
+    """Starts the metrics endpoint of --metrics-port; a port in use is a usage error."""
+    try:
+        stop = serve_metrics_at(metrics, args.metrics_port, args.metrics_host)
+    except OSError as exc:
+        raise ValueError(f"--metrics-port {args.metrics_port}: cannot listen on {args.metrics_host}: {exc.strerror}") from None
+    print(f"metrics at http://{args.metrics_host}:{args.metrics_port}/metrics", file=sys.stderr)
+    return stop
 
 
 def send(
