@@ -13,6 +13,7 @@ PRODUCT_MODULES = frozenset(
         "gen",
         "generator",
         "input_file",
+        "metrics",
         "producer",
         "progress",
         "rejects",
