@@ -140,7 +140,7 @@ def test_secure_setup_grants_exactly_the_local_stacks_acls(services):
     # The SCRAM users: made by secure-setup from the files certs wrote (SCRAM-SHA-512, as the local stack's).
     setup, certs = script(services, "secure-setup"), script(services, "certs")
     assert f"for user in {sec.PRODUCER_USER} {sec.CONSUMER_USER}; do" in setup
-    assert 'scram-$user.properties' in setup and '"/tls/scram-txpipe-$user.properties"' in certs
+    assert "scram-$user.properties" in setup and '"/tls/scram-txpipe-$user.properties"' in certs
     assert f"{sec.SCRAM_MECHANISM}=iterations=" in certs
 
 
