@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.container.conftest import CONSUMER_IMAGE, PRODUCER_IMAGE
 from tests.support.compose import SECURE_CLUSTER_FILE, environment, load_compose, server_properties
 from tests.support.product import PRODUCT_MODULES
 from txpipe_tools import local_stack, verify
@@ -39,10 +40,7 @@ DOCKER = ROOT / "docker"
 DOCKERFILE = DOCKER / "Dockerfile"
 CLUSTER_FILE = DOCKER / "docker-compose.yml"
 APPS_FILE = DOCKER / "docker-compose-prod-cons.yml"
-REPORT = ROOT / ".stack" / "container-images.json"
 
-PRODUCER_IMAGE = "kafka-producer:v1.0"
-CONSUMER_IMAGE = "kafka-consumer:v1.0"
 NETWORK = "docker_default"
 KAFKA_SERVICES = ("kafka-1", "kafka-2", "kafka-3")
 
@@ -329,53 +327,6 @@ def test_dockerignore_keeps_the_context_small():
 
 def _run(cmd: list[str], timeout: float, **kw) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False, **kw)
-
-
-@pytest.fixture(scope="module")
-def images(engine, base_images) -> dict:
-    """Both targets built; build times and image sizes printed and written to .stack/container-images.json."""
-    base_image_args = base_images["args"]
-    report = {"engine": engine, "base_build_args": base_image_args, "base_images_seconds": base_images["seconds"], "images": {}}
-    for target, tag in (("producer", PRODUCER_IMAGE), ("consumer", CONSUMER_IMAGE)):
-        cmd = [
-            engine,
-            "build",
-            "--network",
-            "host",
-            "-f",
-            str(DOCKERFILE),
-            "--target",
-            target,
-            *base_image_args,
-            "-t",
-            tag,
-            str(ROOT),
-        ]
-        t0 = time.monotonic()
-        try:
-            result = _run(cmd, timeout=1800)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"building {target} took longer than 30 minutes")
-        seconds = round(time.monotonic() - t0, 1)
-        assert result.returncode == 0, f"building {target} failed:\n{(result.stdout + result.stderr)[-6000:]}"
-        inspect = _run([engine, "image", "inspect", tag], timeout=60)
-        assert inspect.returncode == 0, inspect.stderr
-        meta = json.loads(inspect.stdout)[0]
-        size = int(meta.get("Size") or meta.get("VirtualSize") or 0)
-        config = meta.get("Config") or {}
-        report["images"][target] = {
-            "tag": tag,
-            "build_seconds": seconds,
-            "size_bytes": size,
-            "size_mb": round(size / 1e6, 1),
-            "user": config.get("User"),
-            "entrypoint": config.get("Entrypoint"),
-            "labels": config.get("Labels") or {},
-        }
-        print(f"{tag}: built in {seconds}s, {size / 1e6:.1f} MB")
-    REPORT.parent.mkdir(parents=True, exist_ok=True)
-    REPORT.write_text(json.dumps({**report, "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}, indent=2) + "\n")
-    return report
 
 
 def test_images_metadata(images):
