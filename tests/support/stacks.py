@@ -10,6 +10,7 @@ them is empty, so one scenario runs unchanged on all three modes.
 from __future__ import annotations
 
 import contextlib
+import copy
 import secrets
 import socket
 from collections.abc import Iterator
@@ -56,6 +57,15 @@ def secured_stack(run_dir, mode: str, topic: str | None = None, group: str | Non
         handle.mode, handle.topic, handle.group = mode, topic, group
         handle.files = local_stack.security_files(run_dir)
         yield handle
+
+
+def own_pipeline(stack) -> Any:
+    """A view of a shared secured stack with a pipeline of its own: a random topic and group (``topic``,
+    ``group``), granted to the producer and consumer users, so modules sharing the stack never meet."""
+    view = copy.copy(stack)
+    view.topic, view.group = f"transactions-{secrets.token_hex(4)}", f"txpipe-{secrets.token_hex(4)}"
+    local_stack.grant_pipeline(view.topic, view.group, run_dir=stack.run_dir)
+    return view
 
 
 def _files(stack) -> dict[str, Any] | None:
