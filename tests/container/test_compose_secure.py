@@ -120,7 +120,7 @@ def test_secured_compose_cluster_counts_exactly(secure_env):
             {"bootstrap.servers": f"127.0.0.1:{env['KAFKA_1_HOST_PORT']}", "security.protocol": "plaintext", "log_level": 3}
         )
         with pytest.raises(KafkaException):
-            plain.list_topics(timeout=10)
+            plain.list_topics(timeout=5)
         del plain  # stops its reconnecting
         with pytest.raises((urllib.error.URLError, ConnectionError, OSError)):
             urllib.request.urlopen(f"http://127.0.0.1:{env['REGISTRY_HOST_PORT']}/apis/ccompat/v7/subjects", timeout=5)
