@@ -15,6 +15,11 @@ SCALA_SOURCES := $(shell find scala/src scala/project -type f \( -name '*.scala'
 TXPIPE_FAULT_TX ?= 20000
 export TXPIPE_FAULT_TX
 FAULT_TX ?= 100000
+# The consumer-kill scenario also runs on the sasl_ssl and mtls stacks: smaller under `make test`
+# (fewer transactions and kills: CI time), the plain size and five kills under `make test-faults`.
+TXPIPE_SECURED_FAULT_TX ?= 3000
+TXPIPE_SECURED_FAULT_KILLS ?= 3
+export TXPIPE_SECURED_FAULT_TX TXPIPE_SECURED_FAULT_KILLS
 
 # The soak tests (tests/soak). `make test` runs them short (their defaults); `make test-soak` at the
 # issue's size; `make test-soak-long` for an hour, writing its figures and plot to docs/soak/.
@@ -89,7 +94,8 @@ test-python: $(VENV)/.installed proto
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the suite is broken" >&2; exit 1; fi; exit $$rc
 
 test-faults: $(VENV)/.installed proto stack-install consumer-jar
-	TXPIPE_FAULT_TX=$(FAULT_TX) $(PY) -m pytest -m faults -s tests/faults $(PYTEST_ARGS)
+	TXPIPE_FAULT_TX=$(FAULT_TX) TXPIPE_SECURED_FAULT_TX=$(FAULT_TX) TXPIPE_SECURED_FAULT_KILLS=5 \
+	  $(PY) -m pytest -m faults -s tests/faults $(PYTEST_ARGS)
 
 test-soak: $(VENV)/.installed proto stack-install consumer-jar
 	TXPIPE_SOAK_SECONDS=$(SOAK_SECONDS) TXPIPE_SOAK_PRELOAD=$(SOAK_PRELOAD) TXPIPE_SOAK_PRELOAD_RETENTION=$(SOAK_PRELOAD_RETENTION) \

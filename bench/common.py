@@ -38,12 +38,73 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# Prefix of every topic, group and transactional id the bench makes (topics bench-<step>-..., groups
+# bench-<name>-...; EndToEndLatency's consumer group is test-group-<ms>).
+BENCH_PREFIXES = {"TOPIC": ("bench-",), "GROUP": ("bench-", "test-group-"), "TRANSACTIONAL_ID": ("bench-",)}
+
+
+@dataclass
+class Security:
+    """The client properties files of the stack the bench runs on (``files`` of local_stack.security_files),
+    None in plaintext: every client of the bench gets the one of its role and format."""
+
+    mode: str = "plaintext"
+    files: dict | None = None
+
+    def producer_flags(self) -> list[str]:
+        """Our producer's (and bench.latency_producer's) --client-config: the stack's producer.properties."""
+        return ["--client-config", self.files["producer"]] if self.files else []
+
+    def consumer_flags(self) -> list[str]:
+        """Our consumer's --client-config: the stack's consumer.properties."""
+        return ["--client-config", self.files["consumer"]] if self.files else []
+
+    def java_file(self, role: str) -> str | None:
+        """Java client keys of ``role`` (producer or consumer) for Kafka's perf tools' --command-config."""
+        return self.files["java"][role] if self.files else None
+
+    def librdkafka(self) -> dict[str, str]:
+        """librdkafka keys for the bench's own admin clients (the producer's user: it may create bench topics)."""
+        if not self.files:
+            return {}
+        from txpipe_tools import local_stack
+
+        props = local_stack.read_properties(self.files["librdkafka"]["producer"])
+        return {k: v for k, v in props.items() if not k.startswith("schema.registry.")}
+
+
+# Set by stack_for; plaintext unless the bench started a secured stack.
+SECURITY = Security()
+
+
+def bench_grants() -> list:
+    """What the apps' users may do on the bench's own names, beside the stack's one pipeline: everything
+    on topics, groups and transactional ids with the bench's prefixes (the steps make a new topic and
+    group per run), idempotent writes and broker configs (Kafka Streams)."""
+    from txpipe_tools.local_stack.acls import Grant
+    from txpipe_tools.local_stack.security import CONSUMER_USER, PRODUCER_USER
+
+    grants = [
+        Grant(user, resource, prefix, "PREFIXED", ("ALL",))
+        for user in (PRODUCER_USER, CONSUMER_USER)
+        for resource, prefixes in BENCH_PREFIXES.items()
+        for prefix in prefixes
+    ]
+    grants += [
+        Grant(user, "CLUSTER", "kafka-cluster", "LITERAL", ("IDEMPOTENT_WRITE", "DESCRIBE_CONFIGS"))
+        for user in (PRODUCER_USER, CONSUMER_USER)
+    ]
+    return grants
+
+
 @contextmanager
 def stack_for(
-    bootstrap: str | None, registry: str | None, prefix: str, keep_logs: Path | None = None
+    bootstrap: str | None, registry: str | None, prefix: str, keep_logs: Path | None = None, security: str = "plaintext"
 ) -> Iterator[tuple[str, str]]:
     """(bootstrap, registry) to measure on: the running stack given, or a local stack of its own on
-    free ports, stopped and removed after the block (its logs copied to ``keep_logs`` first, if given)."""
+    free ports in ``security`` mode (plaintext, sasl_ssl or mtls), stopped and removed after the block
+    (its logs copied to ``keep_logs`` first, if given). A secured stack's client files are in ``SECURITY``
+    and its apps' users get ``bench_grants``."""
     if bootstrap:
         yield bootstrap, registry
         return
@@ -51,10 +112,18 @@ def stack_for(
 
     run_dir = Path(tempfile.mkdtemp(prefix=prefix))
     try:
-        log(f"starting a local stack (run dir {run_dir})")
-        st = local_stack.up(kafka_port=free_port(), controller_port=free_port(), registry_port=free_port(), run_dir=run_dir)
+        log(f"starting a local stack, security {security} (run dir {run_dir})")
+        st = local_stack.up(
+            kafka_port=free_port(), controller_port=free_port(), registry_port=free_port(), run_dir=run_dir, security=security
+        )
+        if st.security:
+            from txpipe_tools.local_stack.acls import create_acls
+
+            create_acls(bench_grants(), st.security["files"]["librdkafka"]["admin"], st.bootstrap_servers)
+            SECURITY.mode, SECURITY.files = security, st.security["files"]
         yield st.bootstrap_servers, st.schema_registry_url
     finally:
+        SECURITY.mode, SECURITY.files = "plaintext", None
         try:
             local_stack.down(run_dir=run_dir)
         finally:

@@ -6,7 +6,8 @@ import re
 import time
 from pathlib import Path
 
-from bench.common import MIB, kafka_tool_cmd, run
+from bench.common import MIB, SECURITY, kafka_tool_cmd, run
+from txpipe_tools.local_stack import read_properties
 
 _PP = re.compile(
     r"(?P<n>\d+) records sent, (?P<rps>[\d.]+) records/sec \((?P<mbps>[\d.]+) MB/sec\), (?P<avg>[\d.]+) ms avg latency, "
@@ -14,6 +15,12 @@ _PP = re.compile(
 )
 _E2E_AVG = re.compile(r"Avg latency: (?P<avg>[\d.]+) ms")
 _E2E_PCT = re.compile(r"Percentiles: 50th = (?P<p50>\d+), 99th = (?P<p99>\d+), 99.9th = (?P<p999>\d+)")
+
+
+def _command_config(role: str) -> list[str]:
+    """--command-config with the secured stack's Java client file of ``role``; nothing in plaintext."""
+    path = SECURITY.java_file(role)
+    return ["--command-config", path] if path else []
 
 
 def producer_settings(librdkafka_conf: dict) -> dict[str, str]:
@@ -47,6 +54,7 @@ def producer_performance(
         str(record_size),
         "--throughput",
         "-1",
+        *_command_config("producer"),
         "--command-property",
         *props,
     )
@@ -80,6 +88,7 @@ def consumer_performance(bootstrap: str, topic: str, count: int, workdir: Path, 
         "30000",
         "--group",
         f"bench-cp-{time.time_ns()}",
+        *_command_config("consumer"),
     )
     p = run(cmd, workdir, name, timeout)
     rows = [line.split(",") for line in p.stdout_text().splitlines() if line.count(",") == 9 and "start.time" not in line]
@@ -107,7 +116,10 @@ def end_to_end_latency(
     config = workdir / f"{name}.properties"
     # Same producer settings as ours except acks (given positionally); unknown keys are only warned about.
     # EndToEndLatency then sets linger.ms=0 over the file's value: it sends one record and waits for it.
-    config.write_text("".join(f"{k}={v}\n" for k, v in settings.items() if k != "acks"))
+    # On a secured stack, the producer user's TLS and SASL settings first (it may read and write bench topics).
+    security = read_properties(SECURITY.java_file("producer")) if SECURITY.files else {}
+    security = {k: v for k, v in security.items() if not k.startswith("schema.registry.")}
+    config.write_text("".join(f"{k}={v}\n" for k, v in {**security, **settings}.items() if k != "acks"))
     cmd = kafka_tool_cmd(
         "EndToEndLatency",
         "--bootstrap-server",

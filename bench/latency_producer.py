@@ -1,9 +1,12 @@
 """Sends the synthetic workload at a fixed rate through txpipe's own Sender, recording each send's wall time.
 
-    python -m bench.latency_producer -b BOOTSTRAP -s REGISTRY -t TOPIC -n COUNT -a ACCOUNTS --seed S -r RATE --out FILE [-X K=V]
+    python -m bench.latency_producer -b BOOTSTRAP -s REGISTRY -t TOPIC -n COUNT -a ACCOUNTS --seed S -r RATE --out FILE
+                                     [--client-config FILE] [-X K=V]
 
 FILE gets one float64 per transaction: time.time() just before it was serialized and queued.
-Same producer settings as the CLI (txpipe.producer.producer_config), plus any -X.
+Same producer settings as the CLI (txpipe.producer.producer_config), then a client config file (a secured
+stack's producer.properties: its Kafka keys to the producer, its schema.registry.* keys to the registry
+client), then any -X.
 """
 
 from __future__ import annotations
@@ -13,12 +16,13 @@ import gc
 import sys
 import time
 from array import array
+from pathlib import Path
 
 from confluent_kafka import Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
 
-from txpipe import generator
+from txpipe import client_config, generator
 from txpipe.producer import Sender, Stats, delivery_settings, producer_config
 from txpipe.schema import Transaction
 
@@ -39,11 +43,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar="KEY=VALUE",
         help="a librdkafka setting over the CLI's (repeatable), e.g. -X linger.ms=0",
     )
+    ap.add_argument("--client-config", type=Path, help="librdkafka keys and schema.registry.* keys (a secured stack's file)")
     args = ap.parse_args(argv)
-    conf = producer_config(argparse.Namespace(bootstrap_servers=args.b, extra=args.extra))
+    settings = client_config.load(args.client_config, args.extra)
+    conf = producer_config(argparse.Namespace(bootstrap_servers=args.b, extra=args.extra, client=settings))
     stats = Stats()
     producer = Producer({**conf, **delivery_settings(stats)})
-    registry = SchemaRegistryClient.new_client({"url": args.s, "timeout": 10})
+    registry = SchemaRegistryClient.new_client({"url": args.s, "timeout": 10, **settings.registry})
     serializer = ProtobufSerializer(Transaction, registry, {"use.deprecated.format": False})
     sender = Sender(producer, serializer, args.t, stats, registry_wait=30)
     txs = list(generator.generate(args.n, args.a, args.seed))

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench.common import CONSUMER_JAR, MIB, PY, Proc, java, log, run
+from bench.common import CONSUMER_JAR, MIB, PY, SECURITY, Proc, java, log, run
 from bench.workload import Workload, running_lines
 from txpipe_tools.class_archive import mapping_flags
 from txpipe_tools.consumer_runner import consumer_command as runner_command
@@ -48,6 +48,7 @@ def producer(
         "--seed",
         str(wl.seed),
         "-q",
+        *SECURITY.producer_flags(),
         *(extra or []),
     ]
     p = run(cmd, workdir, name, timeout)
@@ -90,7 +91,7 @@ def consumer_command(
         group,
         java=java(),
         archive_flags=[*mapping_flags(jar), *(jvm or [])],
-        extra=["--state-dir", str(state_dir), "--processing-guarantee", guarantee, *(extra or [])],
+        extra=["--state-dir", str(state_dir), "--processing-guarantee", guarantee, *SECURITY.consumer_flags(), *(extra or [])],
     )
 
 
@@ -254,7 +255,7 @@ def latency(
 
     from txpipe.producer import ensure_topic
 
-    ensure_topic(AdminClient({"bootstrap.servers": bootstrap}), topic, 6, 1)
+    ensure_topic(AdminClient({**SECURITY.librdkafka(), "bootstrap.servers": bootstrap}), topic, 6, 1)
     group = f"bench-{name}-{time.time_ns()}"
     cmd = consumer_command(bootstrap, registry, topic, group, workdir / f"{name}-state", "exactly_once_v2", extra, jvm)
     arrivals: list[tuple[float, bytes]] = []
@@ -283,6 +284,7 @@ def latency(
                 str(rate),
                 "--out",
                 str(sends_path),
+                *SECURITY.producer_flags(),
                 *(producer_extra or []),
             ],
             workdir,
@@ -346,7 +348,7 @@ def consumer_bursts(
 
     from txpipe.producer import ensure_topic
 
-    ensure_topic(AdminClient({"bootstrap.servers": bootstrap}), topic, 6, 1)
+    ensure_topic(AdminClient({**SECURITY.librdkafka(), "bootstrap.servers": bootstrap}), topic, 6, 1)
     cmd = consumer_command(
         bootstrap, registry, topic, f"bench-{name}-{time.time_ns()}", workdir / f"{name}-state", "exactly_once_v2"
     )

@@ -115,7 +115,7 @@ def table(r: dict) -> str:
     m, v, p = r["machine"], r["versions"], r["params"]
     lines = [
         f"Benchmark run {r['started_at']} (took {r['duration_s']:.0f}s): {p['size']:,} transactions, {p['accounts']} accounts, "
-        f"median of {p['reps']} repetition(s).",
+        f"median of {p['reps']} repetition(s); stack security {p.get('security', 'plaintext')} (every client of the run).",
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM, {m['os']}; load average "
         f"{m['loadavg_at_start'][0]} at start, {m.get('loadavg_at_end', ['?'])[0]} at end (other work shares this machine: "
         "compare ratios, not absolute numbers).",

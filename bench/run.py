@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from bench import kafka_tools, ours, report
-from bench.common import CONSUMER_JAR, log, machine_and_versions, median, stack_for
+from bench.common import CONSUMER_JAR, SECURITY, log, machine_and_versions, median, stack_for
 from bench.workload import workload
 from txpipe_tools.class_archive import ClassArchive, usable
 
@@ -69,6 +69,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="tiny and quick, for CI: --size 2000 --reps 1, short latency runs, growth 1000,2000 / 20,500",
     )
+    ap.add_argument(
+        "--security",
+        choices=["plaintext", "none", "sasl_ssl", "mtls"],
+        default="plaintext",
+        help="the local stack's security (none = plaintext, the default; sasl_ssl: TLS + SCRAM; mtls: client "
+        "certificates): every client, ours and Kafka's tools, gets the client config of its role the stack writes",
+    )
     ap.add_argument("--bootstrap", help="use this running stack instead of starting one (development)")
     ap.add_argument("--registry", help="its schema registry URL (with --bootstrap)")
     ap.add_argument(
@@ -80,6 +87,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     ap.add_argument("--keep-work", action="store_true", help="keep the per-run logs and consumer output in OUT/work")
     args = ap.parse_args(argv)
+    if args.security == "none":
+        args.security = "plaintext"
+    if args.bootstrap and args.security != "plaintext":
+        ap.error("--security secures the stack the bench starts; it does not go with --bootstrap")
     if args.smoke:
         args.size, args.reps, args.latency_seconds, args.latency_warmup = 2000, 1, 2, 1
         args.e2e_records, args.growth_sizes, args.growth_accounts = 500, "1000,2000", "20,500"
@@ -128,7 +139,7 @@ class Bench:
 
         from txpipe.producer import ensure_topic
 
-        ensure_topic(AdminClient({"bootstrap.servers": self.bootstrap}), topic, 6, 1)
+        ensure_topic(AdminClient({**SECURITY.librdkafka(), "bootstrap.servers": self.bootstrap}), topic, 6, 1)
 
     # 1. producer ---------------------------------------------------------------------------
     def our_producer_once(self, wl, rep: int, reps: int, written_before: bool = False) -> dict:
@@ -488,7 +499,8 @@ def main(argv: list[str] | None = None) -> int:
         "params": {k: v for k, v in vars(args).items() if k not in ("out", "bootstrap", "registry")},
     }
     t0 = time.monotonic()
-    with stack_for(args.bootstrap, args.registry, "txpipe-bench-stack-", work / "stack-logs" if args.keep_work else None) as (
+    keep_logs = work / "stack-logs" if args.keep_work else None
+    with stack_for(args.bootstrap, args.registry, "txpipe-bench-stack-", keep_logs, security=args.security) as (
         bootstrap,
         registry,
     ):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import ssl
 import time
 import urllib.request
 from pathlib import Path
@@ -95,9 +97,15 @@ def compare(expected: dict[str, str], actual: dict[str, str]) -> list[str]:
     return problems
 
 
-def registry_subject(registry_url: str, subject: str, timeout: float = 10) -> dict[str, Any]:
-    """The latest version of a subject, as the registry's REST API returns it."""
-    url = f"{registry_url.rstrip('/')}/subjects/{subject}/versions/latest"
-    with urllib.request.urlopen(url, timeout=timeout) as response:
+def registry_subject(
+    registry_url: str, subject: str, timeout: float = 10, ca_file: str | None = None, user_info: str | None = None
+) -> dict[str, Any]:
+    """The latest version of a subject, as the registry's REST API returns it; ``ca_file`` (PEM) and
+    ``user_info`` (``user:password``, HTTP basic auth) for a registry on HTTPS behind a login."""
+    request = urllib.request.Request(f"{registry_url.rstrip('/')}/subjects/{subject}/versions/latest")
+    if user_info:
+        request.add_header("Authorization", "Basic " + base64.b64encode(user_info.encode()).decode())
+    context = ssl.create_default_context(cafile=ca_file) if ca_file else None
+    with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
         version: dict[str, Any] = json.loads(response.read())
         return version

@@ -23,7 +23,6 @@ Transaction counts are modest (CI runs this on 2 cores); the durations of each s
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 import shlex
@@ -48,7 +47,6 @@ pytestmark = pytest.mark.container
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
-SERVICE_IMAGES = ROOT / "tools" / "container" / "service-images.sh"
 CLUSTER_PROJECT, APPS_PROJECT = "docker", "txpipe-apps"
 NETWORK = "docker_default"
 TOPIC = "assignment"
@@ -323,7 +321,7 @@ class Steps:
 
 
 @pytest.fixture(scope="module")
-def compose_env(engine, base_images) -> dict:
+def compose_env(engine, service_images_env) -> dict:
     if engine != "docker":
         pytest.fail(
             "the compose walkthrough needs Docker Engine and Docker Compose v2 (podman is only the fallback "
@@ -337,17 +335,7 @@ def compose_env(engine, base_images) -> dict:
         "containers of docker/docker-compose.yml already exist: stop them with "
         "`docker compose -f docker/docker-compose.yml down -v` first"
     )
-    env = {**os.environ}
-    for pair in base_images["args"][1::2]:  # PYTHON_IMAGE=..., JDK_IMAGE=..., JRE_IMAGE=...
-        key, value = pair.split("=", 1)
-        env[key] = value
-    if os.environ.get("TXPIPE_CONTAINER_BASE") != "upstream":
-        t0 = time.monotonic()
-        made = _run(["bash", str(SERVICE_IMAGES)], 1800, {**env, "ENGINE": "docker"})
-        print(f"stand-in service images ready in {time.monotonic() - t0:.1f}s: {made.stdout.split()}")
-        for pair in _run(["bash", str(SERVICE_IMAGES), "--print-env"], 30).stdout.split():
-            key, value = pair.split("=", 1)
-            env[key] = value
+    env = {**service_images_env}
     ports = {f"KAFKA_{i}_HOST_PORT": str(_free_port()) for i in (1, 2, 3)} | {"REGISTRY_HOST_PORT": str(_free_port())}
     env.update(ports)
     env["TXPIPE_HOST_BOOTSTRAP"] = ",".join(f"127.0.0.1:{ports[f'KAFKA_{i}_HOST_PORT']}" for i in (1, 2, 3))

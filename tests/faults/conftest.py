@@ -1,7 +1,8 @@
 """Stacks for the fault tests: a single node (registry on file storage, so it can be killed and
 started again with its schemas) and, only when a test asks for it, a three-node cluster.
 
-Both run on free loopback ports with their own run directories and are stopped at the end.
+A scenario parametrized by ``security`` runs on the session's secured stacks too (tests/conftest.py).
+All run on free loopback ports with their own run directories and are stopped at the end.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import secrets
 
 import pytest
 
-from ..integration.conftest import free_port, running_stack
+from tests.support.stacks import free_port, running_stack
 
 
 @pytest.fixture(scope="session")
@@ -46,6 +47,12 @@ def cluster3(tmp_path_factory):
         registry_storage="file",
     ) as handle:
         yield handle
+
+
+@pytest.fixture
+def any_fault_stack(security, request):
+    """The single-node fault stack, or the session's secured stack of mode ``security``."""
+    return request.getfixturevalue("fault_stack" if security == "plaintext" else "secured_session_stack")
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from confluent_kafka import Consumer, TopicPartition
 
+from tests.support.stacks import consumer_args, kafka_config, producer_args
 from txpipe import generator
 from txpipe.totals import RunningTotals, format_total
 from txpipe_tools import verify
@@ -36,6 +37,16 @@ ACCOUNTS = 50
 def fault_tx() -> int:
     """Transactions per scenario: $TXPIPE_FAULT_TX, default 100000 (CI passes a smaller number)."""
     return int(os.environ.get("TXPIPE_FAULT_TX", "100000"))
+
+
+def secured_fault_tx() -> int:
+    """Transactions per scenario on a secured stack: $TXPIPE_SECURED_FAULT_TX, else the plain size."""
+    return int(os.environ.get("TXPIPE_SECURED_FAULT_TX") or fault_tx())
+
+
+def secured_fault_kills() -> int:
+    """Consumer kills on a secured stack: $TXPIPE_SECURED_FAULT_KILLS (at least 1), default 5 as in plaintext."""
+    return max(1, int(os.environ.get("TXPIPE_SECURED_FAULT_KILLS", "5")))
 
 
 def run_seconds() -> float:
@@ -82,6 +93,7 @@ def producer_cmd(stack, topic: str, *extra: str) -> list[str]:
         "-t",
         topic,
         "-q",
+        *producer_args(stack),
         *extra,
     ]
 
@@ -132,7 +144,7 @@ def new_consumer(stack, topic: str, group: str, state_dir: Path, log_dir: Path, 
         stack.schema_registry_url,
         topic,
         group,
-        extra_args=["--state-dir", str(state_dir), *FAST_FAILOVER, *extra],
+        extra_args=["--state-dir", str(state_dir), *FAST_FAILOVER, *consumer_args(stack), *extra],
         log_dir=log_dir,
     ).start()
 
@@ -177,7 +189,9 @@ def check_lines(consumers: list[ConsumerProcess], expected: Expected) -> LineRep
 
 def check_totals_topic(stack, topic: str, expected: Expected, timeout: float = 180) -> None:
     """The committed totals (read_committed) equal the truth, and each transaction was counted once."""
-    got = verify.read_totals_topic(stack.bootstrap_servers, f"{topic}-totals", expected.totals, timeout=timeout)
+    got = verify.read_totals_topic(
+        stack.bootstrap_servers, f"{topic}-totals", expected.totals, timeout=timeout, config=kafka_config(stack)
+    )
     assert verify.compare(expected.totals, {a: t.total for a, t in got.items()}) == []
     counts = {a: t.transaction_count for a, t in got.items()}
     assert counts == expected.counts, {
@@ -185,9 +199,9 @@ def check_totals_topic(stack, topic: str, expected: Expected, timeout: float = 1
     }
 
 
-def topic_record_count(bootstrap: str, topic: str) -> int:
+def topic_record_count(bootstrap: str, topic: str, config: dict[str, str] | None = None) -> int:
     """Sum of high watermarks (offsets, so commit markers of transactional writers count too)."""
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"count-{time.time_ns()}"})
+    c = Consumer({**(config or {}), "bootstrap.servers": bootstrap, "group.id": f"count-{time.time_ns()}"})
     try:
         md = c.list_topics(topic, timeout=30)
         return sum(c.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1] for p in md.topics[topic].partitions)

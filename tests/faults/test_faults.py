@@ -1,5 +1,6 @@
 """Fault scenarios: exact totals through consumer crashes, scaling, broker loss, a registry
-outage and a producer crash. Size from $TXPIPE_FAULT_TX (default 100000); see harness.py for
+outage and a producer crash; the consumer crashes on the secured stacks too. Size from
+$TXPIPE_FAULT_TX (default 100000; secured: $TXPIPE_SECURED_FAULT_TX, $TXPIPE_SECURED_FAULT_KILLS); see harness.py for
 what each scenario must show to pass. Durations: printed and kept in .stack/faults/durations.json.
 """
 
@@ -12,6 +13,7 @@ import time
 import pytest
 from confluent_kafka.admin import AdminClient
 
+from tests.support.stacks import grant
 from txpipe_tools import local_stack
 
 from .harness import (
@@ -24,6 +26,8 @@ from .harness import (
     rate_for,
     record_duration,
     run_seconds,
+    secured_fault_kills,
+    secured_fault_tx,
     start_producer,
     topic_record_count,
     total_lines,
@@ -56,38 +60,47 @@ def _final_lines_logged(consumers, expected) -> bool:
     return False
 
 
-def test_consumer_killed_five_times_mid_transaction(fault_stack, topic, tmp_path):
-    n, t0 = fault_tx(), time.monotonic()
+def test_consumer_killed_five_times_mid_transaction(any_fault_stack, security, topic, tmp_path):
+    """Five kills in plaintext; on sasl_ssl and mtls the same scenario with $TXPIPE_SECURED_FAULT_TX
+    transactions and $TXPIPE_SECURED_FAULT_KILLS kills (`make test` runs them smaller, `make test-faults` full)."""
+    stack, secured = any_fault_stack, security != "plaintext"
+    n, t0 = (secured_fault_tx() if secured else fault_tx()), time.monotonic()
+    planned = secured_fault_kills() if secured else 5
     group = f"g-{topic}"
+    grant(stack, topic, group)
     state = tmp_path / "state"
     extra = ["--commit-interval-ms", "3000"]  # long transactions, so every kill finds one open
-    consumers = [new_consumer(fault_stack, topic, group, state, tmp_path / "logs", *extra)]
+    consumers = [new_consumer(stack, topic, group, state, tmp_path / "logs", *extra)]
     truth = tmp_path / "truth.json"
-    producer = start_producer(fault_stack, topic, n, 101, rate=rate_for(n), truth=truth, log=tmp_path / "producer.log")
+    producer = start_producer(stack, topic, n, 101, rate=rate_for(n), truth=truth, log=tmp_path / "producer.log")
     kills = []
     try:
-        for k in range(1, 6):
-            wait_until(lambda k=k: total_lines(consumers) >= k * n // 7, CATCH_UP_TIMEOUT, f"{k}/7 of the lines")
+        for k in range(1, planned + 1):
+            wait_until(
+                lambda k=k: total_lines(consumers) >= k * n // (planned + 2),
+                CATCH_UP_TIMEOUT,
+                f"{k}/{planned + 2} of the lines",
+            )
             before = consumers[-1].line_count()
             # Kill only while lines are flowing: records were processed since the last commit.
             wait_until(lambda before=before: consumers[-1].line_count() > before, 60, "new lines")
             consumers[-1].kill()
-            wiped = k == 3
+            wiped = k == min(3, planned)
             if wiped:
                 shutil.rmtree(state)  # restore from the changelogs alone
             kills.append({"at_lines": total_lines(consumers), "state_dir_deleted": wiped})
-            consumers.append(new_consumer(fault_stack, topic, group, state, tmp_path / "logs", *extra))
+            consumers.append(new_consumer(stack, topic, group, state, tmp_path / "logs", *extra))
         assert wait_process(producer, PRODUCER_TIMEOUT, "producer") == 0
         expected = Expected.from_truth(truth)
-        report = _finish(fault_stack, topic, consumers, expected)
+        report = _finish(stack, topic, consumers, expected)
         # Evidence the kills hit open transactions: the next instance re-logged what was rolled back.
         # (A kill can land in the few ms right after a commit, so one restart without repeats is tolerated.)
-        assert sum(r > 0 for r in report.per_instance_repeats[1:]) >= 4, report.per_instance_repeats
+        assert sum(r > 0 for r in report.per_instance_repeats[1:]) >= planned - 1, report.per_instance_repeats
     finally:
         for c in consumers:
             c.stop()
     record_duration(
-        "1-consumer-kill-9-x5",
+        f"1-consumer-kill-9-x{planned}" + (f"-{security}" if secured else ""),
         time.monotonic() - t0,
         n,
         "pass",

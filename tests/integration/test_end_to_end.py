@@ -1,4 +1,7 @@
-"""The pipeline on the real local stack: producer -> Kafka -> Scala consumer, checked against ground truth."""
+"""The pipeline on the real local stack: producer -> Kafka -> Scala consumer, checked against ground truth.
+
+The fixed-seed run goes through each security mode: plaintext, sasl_ssl and mtls (the apps then get
+the stack's client properties files, the checks read as the super user)."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import sys
 
 import pytest
 
+from tests.support.stacks import consumer_args, grant, kafka_config, producer_args, registry_access
 from txpipe_tools import verify
 from txpipe_tools.consumer_runner import ConsumerProcess
 
@@ -36,18 +40,22 @@ def run_producer(stack, topic: str, *extra: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_fixed_seed_run_totals_equal_ground_truth(stack, topic, tmp_path):
+def test_fixed_seed_run_totals_equal_ground_truth(any_stack, topic, tmp_path):
+    stack, group = any_stack, f"g-{topic}"
+    grant(stack, topic, group)
     consumer = ConsumerProcess(
         stack.bootstrap_servers,
         stack.schema_registry_url,
         topic,
-        f"g-{topic}",
-        extra_args=["--state-dir", str(tmp_path / "state")],
+        group,
+        extra_args=["--state-dir", str(tmp_path / "state"), *consumer_args(stack)],
         log_dir=tmp_path / "logs",
     ).start()
     try:
         truth_file = tmp_path / "truth.json"
-        result = run_producer(stack, topic, "-n", "1200", "-a", "20", "--seed", "2026", "--ground-truth", str(truth_file))
+        result = run_producer(
+            stack, topic, "-n", "1200", "-a", "20", "--seed", "2026", "--ground-truth", str(truth_file), *producer_args(stack)
+        )
         assert result.returncode == 0, result.stderr
         assert "delivered=1200 failed=0" in result.stdout
         truth = verify.load_ground_truth(truth_file)
@@ -67,11 +75,11 @@ def test_fixed_seed_run_totals_equal_ground_truth(stack, topic, tmp_path):
             logged.setdefault(account, []).append(total)
         assert logged == running
 
-        from_topic = verify.read_totals_topic(stack.bootstrap_servers, f"{topic}-totals", expected)
+        from_topic = verify.read_totals_topic(stack.bootstrap_servers, f"{topic}-totals", expected, config=kafka_config(stack))
         assert verify.compare(expected, {a: t.total for a, t in from_topic.items()}) == []
         assert {a: t.transaction_count for a, t in from_topic.items()} == truth["counts"]
 
-        subject = verify.registry_subject(stack.schema_registry_url, f"{topic}-value")
+        subject = verify.registry_subject(stack.schema_registry_url, f"{topic}-value", **registry_access(stack))
         assert subject.get("schemaType") == "PROTOBUF"
     finally:
         consumer.stop()

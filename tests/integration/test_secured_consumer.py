@@ -1,7 +1,7 @@
 """The consumer on a secured cluster: one client config file for every client, exact totals, and
 each refusal (wrong password, no TLS settings, a group without grants) ending it fast with one line.
 
-Each mode starts its own secured stack on free loopback ports; the transactions are sent with
+Each mode runs on the session's secured stack of that mode, on a pipeline of its own; the transactions are sent with
 confluent-kafka's standard serializer as the producer's user, through the registry over HTTPS.
 """
 
@@ -20,7 +20,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-from tests.integration.conftest import secured_stack
+from tests.support.stacks import SECURED_MODES, own_pipeline
 from txpipe import generator
 from txpipe.producer import ensure_topic
 from txpipe.schema import Transaction
@@ -29,18 +29,19 @@ from txpipe_tools import local_stack
 from txpipe_tools.consumer_runner import ConsumerProcess
 from txpipe_tools.local_stack.security import all_secrets, read_properties
 
-pytestmark = pytest.mark.integration
+# Each mode on the session's secured stack of that mode (tests/conftest.py), with a pipeline of its own.
+pytestmark = [pytest.mark.integration, pytest.mark.parametrize("security", SECURED_MODES, indirect=True)]
 
 # The issue's bound for a refusal to end the consumer, with one line naming the cause.
 REFUSAL_S = 30.0
 SENT = 300
 
 
-@pytest.fixture(scope="module", params=["sasl_ssl", "mtls"])
-def secured(request, tmp_path_factory):
-    with secured_stack(tmp_path_factory.mktemp(f"secured-consumer-{request.param}"), request.param) as handle:
-        handle.truth = _send(handle)
-        yield handle
+@pytest.fixture(scope="module")
+def secured(secured_session_stack):
+    handle = own_pipeline(secured_session_stack)
+    handle.truth = _send(handle)
+    return handle
 
 
 def _files(stack) -> dict:

@@ -16,20 +16,20 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import secured_stack
+from tests.support.stacks import SECURED_MODES, own_pipeline
 from txpipe_tools import local_stack
 from txpipe_tools.local_stack.security import all_secrets, read_properties
 
-pytestmark = pytest.mark.integration
+# Each mode on the session's secured stack of that mode (tests/conftest.py), with a pipeline of its own.
+pytestmark = [pytest.mark.integration, pytest.mark.parametrize("security", SECURED_MODES, indirect=True)]
 
 # The bound for every refusal.
 REFUSAL_S = 30.0
 
 
-@pytest.fixture(scope="module", params=["sasl_ssl", "mtls"])
-def secured(request, tmp_path_factory):
-    with secured_stack(tmp_path_factory.mktemp(f"secured-producer-{request.param}"), request.param) as handle:
-        yield handle
+@pytest.fixture(scope="module")
+def secured(secured_session_stack):
+    return own_pipeline(secured_session_stack)
 
 
 @pytest.fixture

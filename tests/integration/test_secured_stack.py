@@ -1,6 +1,6 @@
 """The secured local stack (``--security sasl_ssl`` and ``--security mtls``) on a real broker, real TLS, real SCRAM.
 
-Each mode starts its own stack on free loopback ports (the session's stack is plaintext): the apps'
+Each mode runs on the session's secured stack of that mode (tests/conftest.py), on a pipeline of its own: the apps'
 users can do what their pipeline needs and nothing more, clients without credentials, with a wrong
 password or an untrusted certificate are refused, the registry wants basic auth and knows who may
 register, and no generated password is in any log or in any process's argv.
@@ -22,20 +22,20 @@ import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from tests.integration.conftest import secured_stack
+from tests.support.stacks import SECURED_MODES, own_pipeline
 from txpipe_tools import local_stack
 from txpipe_tools.local_stack.security import all_secrets, read_properties
 
-pytestmark = pytest.mark.integration
+# Each mode on the session's secured stack of that mode (tests/conftest.py), with a pipeline of its own.
+pytestmark = [pytest.mark.integration, pytest.mark.parametrize("security", SECURED_MODES, indirect=True)]
 
 # Every wait is bounded: a refusal must come quickly, never after minutes of retries.
 REFUSAL_S = 20.0
 
 
-@pytest.fixture(scope="module", params=["sasl_ssl", "mtls"])
-def secured(request, tmp_path_factory):
-    with secured_stack(tmp_path_factory.mktemp(f"secured-{request.param}"), request.param) as handle:
-        yield handle
+@pytest.fixture(scope="module")
+def secured(secured_session_stack):
+    return own_pipeline(secured_session_stack)
 
 
 def conf(stack, role: str, **extra) -> dict:

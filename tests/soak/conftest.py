@@ -6,7 +6,7 @@ import secrets
 
 import pytest
 
-from ..integration.conftest import free_port, running_stack
+from tests.support.stacks import free_port, running_stack
 
 
 @pytest.fixture(scope="session")

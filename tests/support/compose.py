@@ -13,6 +13,7 @@ except ImportError as exc:  # a failure, not a skip: the compose checks must run
 
 ROOT = Path(__file__).resolve().parents[2]
 CLUSTER_FILE = ROOT / "docker" / "docker-compose.yml"
+SECURE_CLUSTER_FILE = ROOT / "docker" / "docker-compose-secure.yml"
 KAFKA_SERVICES = ("kafka-1", "kafka-2", "kafka-3")
 
 # What the apache/kafka image does with its environment: every KAFKA_* variable but these becomes a
@@ -53,6 +54,6 @@ def server_properties(env: dict[str, str]) -> dict[str, str]:
         if not key.startswith("KAFKA_") or key in IMAGE_ENV_EXCLUDES:
             continue
         name = key[len("KAFKA_") :].lower().replace("___", "-").replace("__", "\0").replace("_", ".").replace("\0", "_")
-        # Compose interpolation with the defaults (${VAR:-default}).
-        props[name] = re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", value)
+        # Compose interpolation with the defaults (${VAR:-default}); $$ is a literal $.
+        props[name] = re.sub(r"(?<!\$)\$\{\w+:-([^}]*)\}", r"\1", value).replace("$$", "$")
     return props

@@ -144,25 +144,38 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
 
 def stop_pid(pid: int, name: str, run_dir: Path, timeout: float = STOP_TIMEOUT_S) -> None:
     """SIGTERM the process group we created (start_new_session), wait, then SIGKILL."""
-    if not pid_alive(pid):
-        return
-    if not is_ours(pid, run_dir):
-        log(f"{name}: pid {pid} is alive but is not a process of this stack; leaving it alone")
-        return
-    _signal_group(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    stop_pids([(pid, name)], run_dir, timeout)
+
+
+def stop_pids(procs: list[tuple[int, str]], run_dir: Path, timeout: float = STOP_TIMEOUT_S) -> None:
+    """SIGTERM each (pid, name) at once, wait for all, then SIGKILL whichever still runs.
+
+    At once matters for KRaft nodes: a broker's controlled shutdown needs the controller quorum, so
+    nodes stopped one after another leave the last one without a quorum, waiting until it is killed.
+    """
+    waiting: dict[int, str] = {}
+    for pid, name in procs:
         if not pid_alive(pid):
-            log(f"{name}: stopped (pid {pid})")
-            return
+            continue
+        if not is_ours(pid, run_dir):
+            log(f"{name}: pid {pid} is alive but is not a process of this stack; leaving it alone")
+            continue
+        _signal_group(pid, signal.SIGTERM)
+        waiting[pid] = name
+    deadline = time.monotonic() + timeout
+    while waiting and time.monotonic() < deadline:
+        for pid in [p for p in waiting if not pid_alive(p)]:
+            log(f"{waiting.pop(pid)}: stopped (pid {pid})")
         time.sleep(0.2)
-    log(f"{name}: pid {pid} did not stop within {timeout:.0f}s of SIGTERM; sending SIGKILL")
-    _signal_group(pid, signal.SIGKILL)
+    for pid, name in waiting.items():
+        log(f"{name}: pid {pid} did not stop within {timeout:.0f}s of SIGTERM; sending SIGKILL")
+        _signal_group(pid, signal.SIGKILL)
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and pid_alive(pid):
+    while time.monotonic() < deadline and any(pid_alive(pid) for pid in waiting):
         time.sleep(0.1)
-    if pid_alive(pid):
-        raise StackError(f"{name}: pid {pid} still alive after SIGKILL")
+    alive = [f"{name} (pid {pid})" for pid, name in waiting.items() if pid_alive(pid)]
+    if alive:
+        raise StackError(f"still alive after SIGKILL: {', '.join(alive)}")
 
 
 def sigkill(entry: dict[str, Any], run_dir: Path) -> int | None:

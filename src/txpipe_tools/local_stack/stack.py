@@ -39,6 +39,7 @@ from txpipe_tools.local_stack.processes import (
     start,
     state_file,
     stop_pid,
+    stop_pids,
     tagged_pids,
     tcp_open,
     write_state,
@@ -343,8 +344,12 @@ def down(quiet: bool = False, run_dir: Path | None = None) -> None:
     run_dir = resolve_run_dir(run_dir)
     state = read_state(run_dir)
     if state:
-        for p in reversed(state.get("processes", [])):
-            stop_pid(p["pid"], p["name"], run_dir)
+        # The registry first, then every Kafka node at once (see stop_pids: the quorum).
+        procs = state.get("processes", [])
+        for p in reversed(procs):
+            if not p["name"].startswith("kafka-"):
+                stop_pid(p["pid"], p["name"], run_dir)
+        stop_pids([(p["pid"], p["name"]) for p in procs if p["name"].startswith("kafka-")], run_dir)
     # Anything else carrying this stack's tag (e.g. a crashed `up` that never wrote its PID).
     for pid in tagged_pids(run_dir):
         log(f"stray stack process pid {pid}: stopping it")

@@ -3,8 +3,13 @@ package txpipe.consumer.security
 import java.nio.charset.StandardCharsets.UTF_8
 import java.nio.file.Files
 
+import scala.jdk.CollectionConverters._
+
+import org.apache.kafka.clients.admin.AdminClientConfig
+import org.apache.kafka.clients.consumer.ConsumerConfig
+import org.apache.kafka.clients.producer.ProducerConfig
 import org.scalatest.funsuite.AnyFunSuite
-import txpipe.consumer.{Main, Options, TempDirs}
+import txpipe.consumer.{Main, Options, ProjectPaths, TempDirs}
 
 class ClientConfigSpec extends AnyFunSuite {
 
@@ -59,5 +64,23 @@ class ClientConfigSpec extends AnyFunSuite {
   test("a missing or unreadable file is an error naming the file") {
     val missing = ClientConfig.load(java.nio.file.Paths.get("/nonexistent/client.properties"))
     assert(missing.left.toOption.exists(_.contains("/nonexistent/client.properties")))
+  }
+
+  test("the consumer's example client configs in docs/client-config load, with only Java client and known registry keys") {
+    val dir = ProjectPaths.repoRoot.resolve("docs").resolve("client-config")
+    val examples = Files.list(dir).iterator().asScala.filter(_.getFileName.toString.endsWith("-consumer.properties")).toVector
+    assert(examples.size >= 3, s"consumer examples in $dir")
+    val javaKeys = ProducerConfig.configNames().asScala ++ ConsumerConfig.configNames().asScala ++
+      AdminClientConfig.configNames().asScala
+    for (path <- examples) {
+      val config = ClientConfig.load(path).fold(e => fail(e), identity)
+      assert(Set("SASL_SSL", "SSL")(config.securityProtocol), path)
+      val unknown = config.kafkaMap.keySet -- javaKeys
+      assert(unknown.isEmpty, s"$path: not Java client keys: $unknown")
+      // The trust store files are the reader's own; the rest must be what the registry client takes.
+      val trust = config.registry.keySet.filter(_.startsWith("ssl.truststore."))
+      assert(RegistryClientSettings.from(config.registry -- trust).isRight, path)
+      assert(config.registry.get("basic.auth.user.info").exists(_.contains(":")), path)
+    }
   }
 }
