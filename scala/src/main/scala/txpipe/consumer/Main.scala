@@ -93,7 +93,8 @@ object Main {
     // Set once Streams and the view exist; the metrics read them through these.
     val streamsRef = new AtomicReference[KafkaStreams]()
     val viewRef = new AtomicReference[CommittedTotals]()
-    val metrics = if (options.servicePort == 0) None else Some(new ServiceMetrics(
+    val metrics = if (options.servicePort == 0) None
+    else Some(new ServiceMetrics(
       counters,
       () => Option(streamsRef.get).fold[java.util.Map[MetricName, _ <: Metric]](java.util.Map.of())(_.metrics()),
       () => Option(viewRef.get)))
@@ -101,7 +102,8 @@ object Main {
       options.schemaRegistry,
       missingWait = options.schemaMissingWait,
       settings = registrySettings,
-      onRequest = metrics.fold[(String, Long) => Unit]((_, _) => ())(m => m.registryLookup))
+      onRequest = metrics.fold[(String, Long) => Unit]((_, _) => ())(m => m.registryLookup)
+    )
     // A wrong base URL would send every record to the DLQ while the consumer looks healthy.
     val probed =
       try registry.probe(deadline)
@@ -282,9 +284,11 @@ object Main {
       counters: Counters,
       metrics: ServiceMetrics,
       viewRef: AtomicReference[CommittedTotals]): AutoCloseable = {
-    val scheduler = Executors.newScheduledThreadPool(2, (r: Runnable) => {
-      val t = new Thread(r, "txpipe-service"); t.setDaemon(true); t
-    })
+    val scheduler = Executors.newScheduledThreadPool(
+      2,
+      (r: Runnable) => {
+        val t = new Thread(r, "txpipe-service"); t.setDaemon(true); t
+      })
     val eventsRef = new AtomicReference[TotalsEvents]()
     val view = new CommittedTotals(
       consumerProps(options, "committed-view"),
@@ -306,7 +310,8 @@ object Main {
       () => streams.state(),
       account => streams.queryMetadataForKey(TransactionTopology.TotalsStore, account, keySerializer),
       () => Readiness.live(streams.state(), aliveStreamThreads(streams)),
-      () => Readiness.ready(streams.state(), watch.current, System.currentTimeMillis(), RegistryAnsweredWithin.toMillis, view.failed)
+      () =>
+        Readiness.ready(streams.state(), watch.current, System.currentTimeMillis(), RegistryAnsweredWithin.toMillis, view.failed)
     )
     view.start()
     events.start(scheduler)

@@ -144,8 +144,9 @@ object Options {
       opt[Int]("http-port").valueName("PORT")
         .validate(v => if (v >= 0 && v <= 65535) success else failure("--http-port must be 0..65535"))
         .action((v, o) => o.copy(httpPort = Some(v)))
-        .text(s"serve account totals, the live page, health and metrics over HTTP on PORT (default $$$HttpPortEnv, else 0: off); " +
-          "HTTPS when the client config gives http.ssl.keystore.location"),
+        .text(
+          s"serve account totals, the live page, health and metrics over HTTP on PORT (default $$$HttpPortEnv, else 0: off); " +
+            "HTTPS when the client config gives http.ssl.keystore.location"),
       opt[String]("http-host").valueName("HOST")
         .action((v, o) => o.copy(httpHost = Some(v)))
         .text(s"address the HTTP service binds to (default $$$HttpHostEnv, else $DefaultHttpHost; 0.0.0.0 for all interfaces)"),

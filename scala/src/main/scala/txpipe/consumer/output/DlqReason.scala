@@ -18,9 +18,7 @@ object DlqReason {
     else if (reason.startsWith("schema id ")) "schema"
     else if (reason.startsWith("protobuf payload") || reason.startsWith("record could not be decoded")) "undecodable"
     else if (FieldPrefixes.exists(reason.startsWith)) "invalid_field"
-    else if (
-      reason.startsWith("record value is") || reason.startsWith("magic byte") || reason.contains("varint") ||
-      reason.startsWith("message index") || reason.startsWith("message-index")
-    ) "framing"
+    else if (reason.startsWith("record value is") || reason.startsWith("magic byte") || reason.contains("varint") ||
+      reason.startsWith("message index") || reason.startsWith("message-index")) "framing"
     else "other"
 }

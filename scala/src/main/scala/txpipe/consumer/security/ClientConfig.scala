@@ -27,7 +27,8 @@ final case class ClientConfig(
     ClientConfig(
       kafka ++ kaf,
       registry ++ reg.map { case (k, v) => k.stripPrefix(ClientConfig.RegistryPrefix) -> v },
-      http ++ web.map { case (k, v) => k.stripPrefix(ClientConfig.HttpPrefix) -> v })
+      http ++ web.map { case (k, v) => k.stripPrefix(ClientConfig.HttpPrefix) -> v }
+    )
   }
 
   /** The Kafka keys in effect, last one winning. */

@@ -28,7 +28,8 @@ final class CommittedTotals(
     clientSettings: Properties,
     val topic: String,
     onChange: CommittedTotal => Unit = _ => ()
-) extends AutoCloseable {
+) extends TotalsView
+    with AutoCloseable {
 
   import CommittedTotals._
 
@@ -71,13 +72,13 @@ final class CommittedTotals(
   }
 
   /** The `n` accounts with the largest absolute totals, largest first (ties by name). */
-  def top(n: Int): Seq[CommittedTotal] = CommittedTotals.top(totals.values().asScala, n)
+  override def top(n: Int): Seq[CommittedTotal] = CommittedTotals.top(totals.values().asScala, n)
 
   /** How many accounts are known. */
-  def size: Int = totals.size
+  override def size: Int = totals.size
 
   /** Partitions still being read up to where they were when first followed. */
-  def catchingUpPartitions: Int = catchingUp.size
+  override def catchingUpPartitions: Int = catchingUp.size
 
   /** True once every partition has been read up to its end as of when it was followed. */
   def caughtUp: Boolean = partitionCount > 0 && catchingUp.isEmpty

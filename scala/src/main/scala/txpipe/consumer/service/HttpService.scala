@@ -45,10 +45,19 @@ final class HttpService(
     case None => HttpServer.create(new InetSocketAddress(bindHost, port), 64)
   }
   private val workers = new ThreadPoolExecutor(
-    Workers, Workers, 30, TimeUnit.SECONDS, new ArrayBlockingQueue[Runnable](WaitingRequests),
-    daemon("txpipe-http"), new ThreadPoolExecutor.CallerRunsPolicy)
+    Workers,
+    Workers,
+    30,
+    TimeUnit.SECONDS,
+    new ArrayBlockingQueue[Runnable](WaitingRequests),
+    daemon("txpipe-http"),
+    new ThreadPoolExecutor.CallerRunsPolicy)
   private val streamWriters = new ThreadPoolExecutor(
-    0, TotalsEvents.DefaultMaxSubscribers, 30, TimeUnit.SECONDS, new SynchronousQueue[Runnable](),
+    0,
+    TotalsEvents.DefaultMaxSubscribers,
+    30,
+    TimeUnit.SECONDS,
+    new SynchronousQueue[Runnable](),
     daemon("txpipe-events"))
   private val forwarder = {
     val b = HttpClient.newBuilder().connectTimeout(ForwardConnectTimeout).followRedirects(HttpClient.Redirect.NEVER)
@@ -170,9 +179,11 @@ final class HttpService(
         r.statusCode,
         r.headers.firstValue("Content-Type").orElse(JsonType),
         r.body,
-        (if (retry.isPresent) Seq("Retry-After" -> retry.get) else Nil) :+ (AnsweredByHeader -> QueryRoute.show(owner)))
+        (if (retry.isPresent) Seq("Retry-After" -> retry.get) else Nil) :+ (AnsweredByHeader -> QueryRoute.show(owner))
+      )
     } catch {
-      case e: IOException => unavailable(s"the account's owner ${QueryRoute.show(owner)} did not answer: ${e.getClass.getSimpleName}")
+      case e: IOException =>
+        unavailable(s"the account's owner ${QueryRoute.show(owner)} did not answer: ${e.getClass.getSimpleName}")
       case _: InterruptedException =>
         Thread.currentThread().interrupt()
         unavailable("interrupted")

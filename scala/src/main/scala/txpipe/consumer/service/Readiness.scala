@@ -8,7 +8,10 @@ object Readiness {
   /** A health answer: ok, the Streams state, and what is wrong when not ok. */
   final case class Verdict(ok: Boolean, state: String, reasons: Seq[String])
 
-  private val Dead = Set(KafkaStreams.State.ERROR, KafkaStreams.State.NOT_RUNNING, KafkaStreams.State.PENDING_ERROR,
+  private val Dead = Set(
+    KafkaStreams.State.ERROR,
+    KafkaStreams.State.NOT_RUNNING,
+    KafkaStreams.State.PENDING_ERROR,
     KafkaStreams.State.PENDING_SHUTDOWN)
 
   /** Live: Streams has not failed or stopped and (once started) has stream threads that are not dead. */

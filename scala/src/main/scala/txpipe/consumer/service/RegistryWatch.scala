@@ -8,7 +8,10 @@ import org.slf4j.LoggerFactory
 /** Asks the schema registry every `every` whether it answers, for readiness: the consumer's own
   * lookups are cached and may not touch the registry for hours, so a stopped registry would only
   * show when a new schema id arrives. */
-final class RegistryWatch(ping: Duration => Either[String, Unit], every: Duration, clock: () => Long = () => System.currentTimeMillis()) {
+final class RegistryWatch(
+    ping: Duration => Either[String, Unit],
+    every: Duration,
+    clock: () => Long = () => System.currentTimeMillis()) {
 
   private val log = LoggerFactory.getLogger(classOf[RegistryWatch])
   @volatile private var status = RegistryWatch.Status(None, None, None)

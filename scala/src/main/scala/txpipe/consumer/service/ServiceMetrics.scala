@@ -52,7 +52,8 @@ final class ServiceMetrics(
     .callback { cb =>
       Seq("avg", "max").foreach { stat =>
         val values = streamsValues("stream-thread-metrics", s"commit-latency-$stat")
-        if (values.nonEmpty) cb.call((if (stat == "max") values.map(_._2).max else values.map(_._2).sum / values.size) / 1000.0, stat)
+        if (values.nonEmpty)
+          cb.call((if (stat == "max") values.map(_._2).max else values.map(_._2).sum / values.size) / 1000.0, stat)
       }
     }
     .register(registry)

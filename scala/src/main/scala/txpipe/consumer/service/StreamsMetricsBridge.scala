@@ -39,7 +39,9 @@ final class StreamsMetricsBridge(
     }
     val snapshots: Seq[MetricSnapshot] = byName.toSeq.map { case (name, points) =>
       val b = GaugeSnapshot.builder().name(name).help("Kafka Streams metric")
-      points.foreach { case (labels, v) => b.dataPoint(GaugeSnapshot.GaugeDataPointSnapshot.builder().labels(labels).value(v).build()) }
+      points.foreach { case (labels, v) =>
+        b.dataPoint(GaugeSnapshot.GaugeDataPointSnapshot.builder().labels(labels).value(v).build())
+      }
       b.build()
     }
     new MetricSnapshots(snapshots.asJava)

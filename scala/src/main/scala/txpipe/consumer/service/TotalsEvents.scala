@@ -14,7 +14,7 @@ import org.slf4j.LoggerFactory
   * and one whose queue is full is dropped (its page reconnects and starts from a fresh event).
   */
 final class TotalsEvents(
-    view: CommittedTotals,
+    view: TotalsView,
     counted: () => Long,
     topN: Int = TotalsEvents.DefaultTop,
     maxChanges: Int = TotalsEvents.DefaultMaxChanges,
