@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shlex
 import subprocess
 import sys
 import time
@@ -25,6 +26,7 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
+from tests import readme
 from txpipe_tools import local_stack, verify
 from txpipe_tools.consumer_runner import ConsumerProcess
 
@@ -179,6 +181,17 @@ def test_one_instance_serves_committed_totals_pages_health_and_metrics(stack, to
         assert status == 200
         by_size = sorted(truth["totals"].items(), key=lambda kv: (-abs(Decimal(kv[1])), kv[0]))[:5]
         assert [(a["account"], a["total"]) for a in top["accounts"]] == by_size
+
+        # The README's curl example, run as written but for this test's port and one of its accounts.
+        (curl,) = [c for c in readme.shell_commands(readme.readme_text()) if c.startswith("curl ")]
+        account = sorted(truth["totals"])[0]
+        argv = [w.replace(":8080/", f":{port}/").replace("ACC-0007", account) for w in shlex.split(curl)]
+        shown = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=True).stdout
+        assert json.loads(shown) == {
+            "account": account,
+            "total": truth["totals"][account],
+            "transactions": truth["counts"][account],
+        }
 
         assert get(port, "/accounts/ACC-NOBODY-HAS-THIS")[0] == 404
         assert get(port, "/accounts/bad%0Aname")[0] == 400
