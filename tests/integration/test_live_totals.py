@@ -14,6 +14,7 @@ import secrets
 import shlex
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -287,3 +288,109 @@ def test_three_instances_each_answer_for_every_account(stack, topic, tmp_path):
     finally:
         for c in consumers:
             c.stop()
+
+
+DISRUPT_TX = int(os.environ.get("TXPIPE_LIVE_DISRUPT_TX", "6000"))
+DISRUPT_SECONDS = 24
+
+
+class Asker:
+    """Asks the instances for accounts in turn, on a thread, and keeps every answer for checking later."""
+
+    def __init__(self, ports: list[int], accounts: list[str]) -> None:
+        self.ports, self.accounts = ports, accounts
+        self.answers: list[tuple[int, str, int, Any]] = []  # (port, account, status, body)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="asker", daemon=True)
+
+    def _run(self) -> None:
+        i = 0
+        while not self._stop.is_set() and len(self.answers) < 200_000:
+            port, account = self.ports[i % len(self.ports)], self.accounts[i % len(self.accounts)]
+            i += 1
+            try:
+                status, _, body = get(port, f"/accounts/{account}", timeout=8)
+                self.answers.append((port, account, status, json.loads(body) if body else None))
+            except OSError:  # an instance that is down or restarting refuses the connection
+                self.answers.append((port, account, 0, None))
+            time.sleep(0.005)
+
+    def __enter__(self) -> Asker:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+
+def check_prefix_sums(answers: list[tuple[int, str, int, Any]], truth: dict[str, Any]) -> dict[int, int]:
+    """Every 200 is a committed prefix sum: the account's total after exactly its first ``transactions``
+    transactions in production order; the rest are 503s, refused connections, or 404s for accounts no
+    total was served for yet. Returns the count per status."""
+    running: dict[str, list[str]] = {}
+    for record in truth["records"]:
+        running.setdefault(record["account_number"], []).append(record["total"])
+    wrong = []
+    by_status: dict[int, int] = {}
+    answered: set[str] = set()
+    for port, account, status, body in answers:
+        by_status[status] = by_status.get(status, 0) + 1
+        if status == 404 and account in answered:
+            wrong.append(f"port {port}: {account} answered 404 after a committed total was served")
+        if status == 200:
+            answered.add(account)
+            n = body["transactions"]
+            if not (1 <= n <= len(running[account]) and running[account][n - 1] == body["total"]):
+                wrong.append(f"port {port}: {body} is not a prefix sum of {account}")
+        elif status == 503:
+            assert body["reason"], f"a 503 without a reason: {body}"
+        elif status not in (0, 404):
+            wrong.append(f"port {port}: {account}: HTTP {status} {body}")
+    assert not wrong, f"{len(wrong)} wrong answers, e.g. {wrong[:5]}"
+    return by_status
+
+
+@pytest.mark.parametrize("disruption", ["scale_3_2_3", "kill_9"])
+def test_answers_stay_committed_prefix_sums_while_instances_come_and_go(stack, topic, tmp_path, disruption):
+    group = f"g-{topic}"
+    ports = [free_port() for _ in range(3)]
+    consumers = [start_consumer(stack, topic, group, tmp_path, p, name=str(i)) for i, p in enumerate(ports)]
+    truth_path = tmp_path / "truth.json"
+    accounts = [f"ACC-{i:04d}" for i in range(1, 101)]
+    try:
+        wait_until(lambda: None if all(get_ok(p, "/health/live") for p in ports) else "not live", 120, "instances did not start")
+        producer = subprocess.Popen(
+            [sys.executable, "-m", "txpipe.producer", "-b", stack.bootstrap_servers, "-s", stack.schema_registry_url]
+            + ["-t", topic, "-n", str(DISRUPT_TX), "-a", "100", "--seed", "99", "-r", str(DISRUPT_TX // DISRUPT_SECONDS)]
+            + ["--ground-truth", str(truth_path), "-q"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        with Asker(ports, accounts) as asker:
+            time.sleep(DISRUPT_SECONDS / 4)
+            if disruption == "kill_9":
+                consumers[2].kill()
+            else:
+                assert consumers[2].stop() in (0, 143)  # 143: the JVM ends on SIGTERM after its hooks
+            time.sleep(DISRUPT_SECONDS / 4)
+            consumers[2] = start_consumer(stack, topic, group, tmp_path, ports[2], name="2")
+            _, err = producer.communicate(timeout=300)
+            assert producer.returncode == 0, err
+            truth = verify.load_ground_truth(truth_path)
+            for port in ports:
+                wait_until(answers_equal_truth(port, truth), 240, f"instance on port {port} did not reach the ground truth")
+        by_status = check_prefix_sums(asker.answers, truth)
+        assert by_status.get(200, 0) > 100, f"too few answers to judge: {by_status}"
+        print(f"{disruption}: answers by status {by_status}")
+    finally:
+        for c in consumers:
+            c.stop()
+
+
+def get_ok(port: int, path: str) -> bool:
+    try:
+        return get(port, path, timeout=3)[0] == 200
+    except OSError:
+        return False

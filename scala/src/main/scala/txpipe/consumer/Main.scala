@@ -20,7 +20,7 @@ import org.apache.kafka.streams.errors.{
 }
 import org.apache.kafka.streams.processor.UsePartitionTimeOnInvalidTimestamp
 import org.apache.kafka.streams.state.HostInfo
-import org.apache.kafka.streams.{CloseOptions, KafkaStreams, StreamsConfig}
+import org.apache.kafka.streams.{CloseOptions, KafkaStreams, KeyQueryMetadata, StreamsConfig}
 import org.slf4j.LoggerFactory
 import txpipe.consumer.lifecycle.{ByAccountPurge, ThreadReplacement, TopicSetup}
 import txpipe.consumer.output.{DeadLetters, LinesFlushedOnAck}
@@ -104,6 +104,18 @@ object Main {
       settings = registrySettings,
       onRequest = metrics.fold[(String, Long) => Unit]((_, _) => ())(m => m.registryLookup)
     )
+    // Served from here on, before the topics are ready: an orchestrator sees a live process waiting
+    // for its input topic (not ready), not one it should restart.
+    val self = advertisedService(options)
+    val service =
+      try
+        for (h <- self; m <- metrics)
+          yield startService(options, h, httpTls, streamsRef, registry, counters, m, viewRef)
+      catch {
+        case e: IOException =>
+          log.error(s"cannot serve HTTP on ${options.serviceBindHost}:${options.servicePort}: ${e.getMessage}")
+          return 1
+      }
     // A wrong base URL would send every record to the DLQ while the consumer looks healthy.
     val probed =
       try registry.probe(deadline)
@@ -111,6 +123,7 @@ object Main {
     probed match {
       case Left(why) =>
         log.error(why)
+        service.foreach(_.close())
         return 1
       case Right(()) => log.info(s"schema registry at ${registry.shownUrl} answers the Confluent API")
     }
@@ -118,11 +131,14 @@ object Main {
       try
         prepareTopics(options, deadline) match {
           case Some(p) => p
-          case None => return 1
+          case None =>
+            service.foreach(_.close())
+            return 1
         }
       catch {
         case e: AccessDenied =>
           log.error(e.getMessage)
+          service.foreach(_.close())
           return 1
       }
     val inputPartitions = prepared.inputPartitions
@@ -131,7 +147,6 @@ object Main {
       s"transactions found elsewhere (another partitioner, key or none) move there through $byAccount")
 
     val config = streamsConfig(options, inputPartitions)
-    val self = advertisedService(options)
     // Kafka Streams tells every instance where each key's owner serves its queries.
     self.foreach(h => config.put(StreamsConfig.APPLICATION_SERVER_CONFIG, s"${h.host}:${h.port}"))
     val dlqMaxRecordBytes = DeadLetters.maxRecordBytes(producerMaxRequestSize(config), prepared.dlqMaxMessageBytes)
@@ -148,16 +163,6 @@ object Main {
     )
     val streams = new KafkaStreams(topology, config)
     streamsRef.set(streams)
-    val service =
-      try
-        for (h <- self; m <- metrics)
-          yield startService(options, h, httpTls, streams, registry, counters, m, viewRef)
-      catch {
-        case e: IOException =>
-          log.error(s"cannot serve HTTP on ${options.serviceBindHost}:${options.servicePort}: ${e.getMessage}")
-          streams.close(CloseTimeout)
-          return 1
-      }
     log.info(s"dropping re-sent transactions on (account_number, transaction_id), ids kept for ${options.dedupeRetention}; " +
       s"dead letters over $dlqMaxRecordBytes bytes are replaced by a marker")
     // The counts since this process started, every CountsLogEverySeconds while they change.
@@ -279,7 +284,7 @@ object Main {
       options: Options,
       self: HostInfo,
       tls: HttpTls,
-      streams: KafkaStreams,
+      streamsRef: AtomicReference[KafkaStreams],
       registry: HttpSchemaRegistry,
       counters: Counters,
       metrics: ServiceMetrics,
@@ -299,6 +304,8 @@ object Main {
     eventsRef.set(events)
     val watch = new RegistryWatch(timeout => registry.ping(timeout), RegistryCheckEvery)
     val keySerializer = Serdes.String().serializer()
+    // CREATED until Streams exists: the topics are still being prepared.
+    def state(): KafkaStreams.State = Option(streamsRef.get).fold(KafkaStreams.State.CREATED)(_.state())
     val http = new HttpService(
       options.serviceBindHost,
       options.servicePort,
@@ -307,11 +314,12 @@ object Main {
       view,
       events,
       metrics,
-      () => streams.state(),
-      account => streams.queryMetadataForKey(TransactionTopology.TotalsStore, account, keySerializer),
-      () => Readiness.live(streams.state(), aliveStreamThreads(streams)),
-      () =>
-        Readiness.ready(streams.state(), watch.current, System.currentTimeMillis(), RegistryAnsweredWithin.toMillis, view.failed)
+      () => state(),
+      account =>
+        Option(streamsRef.get).fold(KeyQueryMetadata.NOT_AVAILABLE)(
+          _.queryMetadataForKey(TransactionTopology.TotalsStore, account, keySerializer)),
+      () => Readiness.live(state(), Option(streamsRef.get).fold(0)(aliveStreamThreads)),
+      () => Readiness.ready(state(), watch.current, System.currentTimeMillis(), RegistryAnsweredWithin.toMillis, view.failed)
     )
     view.start()
     events.start(scheduler)

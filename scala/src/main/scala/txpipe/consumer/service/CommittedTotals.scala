@@ -101,45 +101,59 @@ final class CommittedTotals(
       var nextRefresh = 0L
       while (running) {
         if (System.nanoTime() - nextRefresh >= 0) {
-          follow()
-          nextRefresh = System.nanoTime() + RefreshPartitions.toNanos
-        }
-        val records = consumer.poll(PollTimeout)
-        records.forEach { r =>
-          if (r.key != null) {
-            if (r.value == null) totals.remove(r.key)
-            else
-              try {
-                val t = AccountTotal.parseFrom(r.value)
-                val c = CommittedTotal(t.accountNumber, t.total, t.transactionCount)
-                totals.put(r.key, c)
-                onChange(c)
-              } catch {
-                case e: Exception =>
-                  if (undecodable.incrementAndGet() == 1)
-                    log.warn(s"$topic partition ${r.partition} offset ${r.offset} is not an AccountTotal ($e); skipped")
-              }
+          try follow()
+          catch {
+            // The topic may not exist yet (the consumer creates it at start) or the cluster be slow: ask again.
+            case e: org.apache.kafka.common.errors.TimeoutException => failure = Some(s"$topic: ${e.getMessage}")
           }
+          // Soon while there is nothing to read yet, then now and then for added partitions.
+          nextRefresh = System.nanoTime() + (if (partitionCount == 0) WaitForTopic else RefreshPartitions).toNanos
         }
-        if (!catchingUp.isEmpty) {
-          catchingUp.asScala.toSeq.foreach { case (p, end) =>
-            if (consumer.position(new TopicPartition(topic, p), PollTimeout) >= end) catchingUp.remove(p)
-          }
-          if (catchingUp.isEmpty) log.info(s"read $topic up to its committed end: ${totals.size} accounts")
+        if (partitionCount == 0) {
+          Thread.sleep(PollTimeout.toMillis)
+        } else {
+          readOnce()
+          failure = None
         }
-        failure = None
       }
     } catch {
       case _: WakeupException if !running => ()
+      case _: InterruptedException if !running => ()
       case e: Exception =>
         failure = Some(s"the reader of $topic failed: $e")
         log.error(s"the reader of $topic stopped; accounts are answered 503 from now on: $e", e)
         partitionCount = 0
     } finally consumer.close(CloseOptions.timeout(Duration.ofSeconds(5)))
 
+  private def readOnce(): Unit = {
+    val records = consumer.poll(PollTimeout)
+    records.forEach { r =>
+      if (r.key != null) {
+        if (r.value == null) totals.remove(r.key)
+        else
+          try {
+            val t = AccountTotal.parseFrom(r.value)
+            val c = CommittedTotal(t.accountNumber, t.total, t.transactionCount)
+            totals.put(r.key, c)
+            onChange(c)
+          } catch {
+            case e: Exception =>
+              if (undecodable.incrementAndGet() == 1)
+                log.warn(s"$topic partition ${r.partition} offset ${r.offset} is not an AccountTotal ($e); skipped")
+          }
+      }
+    }
+    if (!catchingUp.isEmpty) {
+      catchingUp.asScala.toSeq.foreach { case (p, end) =>
+        if (consumer.position(new TopicPartition(topic, p), PollTimeout) >= end) catchingUp.remove(p)
+      }
+      if (catchingUp.isEmpty) log.info(s"read $topic up to its committed end: ${totals.size} accounts")
+    }
+  }
+
   // Assigns partitions that appeared since the last look; each is caught up once read to its current end.
   private def follow(): Unit = {
-    val infos = consumer.partitionsFor(topic, MetadataTimeout)
+    val infos = consumer.partitionsFor(topic, WaitForTopic)
     if (infos == null || infos.isEmpty) {
       failure = Some(s"topic $topic has no partitions (yet)")
       return
@@ -176,6 +190,7 @@ object CommittedTotals {
   private val PollTimeout = Duration.ofMillis(200)
   private val MetadataTimeout = Duration.ofSeconds(10)
   private val RefreshPartitions = Duration.ofSeconds(30)
+  private val WaitForTopic = Duration.ofSeconds(1)
 
   /** The reader's settings: the client settings given (bootstrap, security) and a committed-only, group-less reader. */
   def consumerProps(clientSettings: Properties): Properties = {
