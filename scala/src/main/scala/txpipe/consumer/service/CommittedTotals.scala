@@ -9,7 +9,7 @@ import scala.jdk.CollectionConverters._
 
 import org.apache.kafka.clients.consumer.{CloseOptions, ConsumerConfig, KafkaConsumer}
 import org.apache.kafka.common.TopicPartition
-import org.apache.kafka.common.errors.WakeupException
+import org.apache.kafka.common.errors.{RetriableException, WakeupException}
 import org.apache.kafka.common.serialization.{ByteArrayDeserializer, StringDeserializer}
 import org.slf4j.LoggerFactory
 import txpipe.consumer.routing.AccountPlacement
@@ -111,10 +111,16 @@ final class CommittedTotals(
         }
         if (partitionCount == 0) {
           Thread.sleep(PollTimeout.toMillis)
-        } else {
-          readOnce()
-          failure = None
-        }
+        } else
+          try {
+            readOnce()
+            failure = None
+          } catch {
+            // A broker that is slow or away for a moment: what was read stays, and reading goes on.
+            case e: RetriableException =>
+              if (failure.isEmpty) log.warn(s"reading $topic: $e; retrying")
+              failure = Some(s"$topic: ${e.getMessage}")
+          }
       }
     } catch {
       case _: WakeupException if !running => ()
