@@ -37,6 +37,10 @@ final class HttpService(
 
   private val log = LoggerFactory.getLogger(classOf[HttpService])
   private val scheme = if (tls.server.isDefined) "https" else "http"
+  // The JDK server's bound on reading a request (a client that sends its headers slowly holds a
+  // connection no longer); responses are not bounded the same way, as the event streams are endless.
+  if (System.getProperty(MaxRequestSecondsProperty) == null)
+    System.setProperty(MaxRequestSecondsProperty, MaxRequestSeconds.toString)
   private val server: HttpServer = tls.server match {
     case Some(ctx) =>
       val s = HttpsServer.create(new InetSocketAddress(bindHost, port), 64)
@@ -96,19 +100,21 @@ final class HttpService(
     server.createContext(
       path,
       new HttpHandler {
-        override def handle(ex: HttpExchange): Unit =
-          try {
-            val reply =
-              if (ex.getRequestMethod != "GET") Reply.json(405, ServiceJson.error("method_not_allowed", "only GET is served"))
-              else
-                try handler(ex)
-                catch {
-                  case e: Exception =>
-                    log.warn(s"${ex.getRequestURI.getRawPath} failed: $e")
-                    Reply.json(500, ServiceJson.error("internal", e.getClass.getSimpleName))
-                }
-            if (reply != null) send(ex, reply)
-          } finally if (!ex.getRequestURI.getRawPath.startsWith("/events")) ex.close()
+        override def handle(ex: HttpExchange): Unit = {
+          val reply =
+            if (ex.getRequestMethod != "GET") Reply.json(405, ServiceJson.error("method_not_allowed", "only GET is served"))
+            else
+              try handler(ex)
+              catch {
+                case e: Exception =>
+                  log.warn(s"${ex.getRequestURI.getRawPath} failed: $e")
+                  Reply.json(500, ServiceJson.error("internal", e.getClass.getSimpleName))
+              }
+          // No reply: the handler keeps the exchange (an event stream) and closes it itself.
+          if (reply != null)
+            try send(ex, reply)
+            finally ex.close()
+        }
       }
     )
     ()
@@ -249,6 +255,8 @@ object HttpService {
   val MaxPage = 1000
 
   private val JsonType = "application/json; charset=utf-8"
+  private val MaxRequestSecondsProperty = "sun.net.httpserver.maxReqTime"
+  private val MaxRequestSeconds = 10
   private val Workers = 4
   private val WaitingRequests = 64
   private val RetryAfterSeconds = 1
