@@ -222,12 +222,24 @@ def test_one_instance_serves_committed_totals_pages_health_and_metrics(stack, to
 
         page = get(port, "/")[2].decode()
         assert "EventSource" in page and "dataset.account" in page and 'id="rows"' in page
-        # The first live event carries the top accounts with their committed totals.
+        # The first live event carries the top accounts with their committed totals; later ones the
+        # totals that change, until each account of a second run shows the total GET gives for it.
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/events", timeout=10) as events:
-            line = events.readline().decode()
-        event = json.loads(line.removeprefix("data: "))
-        assert event["accounts"] == len(truth["totals"])
-        assert [(a["account"], a["total"]) for a in event["top"][:5]] == by_size
+            event = json.loads(events.readline().decode().removeprefix("data: "))
+            assert event["accounts"] == len(truth["totals"])
+            assert [(a["account"], a["total"]) for a in event["top"][:5]] == by_size
+            more = run_producer(stack, topic, tmp_path / "truth2.json", 100, 50, seed=25)
+            latest: dict[str, str] = {}
+            deadline = time.monotonic() + 120
+            while True:
+                assert time.monotonic() < deadline, f"the events did not bring the second run's totals: {latest}"
+                line = events.readline().decode()
+                if line.startswith("data: "):
+                    latest.update((c["account"], c["total"]) for c in json.loads(line[6:])["changes"])
+                    if set(more["totals"]) <= set(latest):
+                        served = {a: get_json(port, f"/accounts/{a}")[1]["total"] for a in more["totals"]}
+                        if all(latest[a] == served[a] for a in more["totals"]):
+                            break
     finally:
         consumer.stop()
     assert "dead-lettering" in consumer.stderr_text()
