@@ -27,13 +27,14 @@ SOAK_SECONDS ?= 660
 SOAK_PRELOAD ?= 3000000
 SOAK_PRELOAD_RETENTION ?= 600
 
-.PHONY: help setup demo test test-python test-scala test-faults test-soak test-soak-long stack-up stack-down stack-status consumer-jar proto lint fmt clean
+.PHONY: help setup demo test test-python test-scala test-faults test-live test-soak test-soak-long stack-up stack-down stack-status consumer-jar proto lint fmt clean
 
 help:
 	@echo "make demo         run the pipeline end to end on a local Kafka (ARGS='--keep -n 5000' to pass options)"
 	@echo "make test         run every test (fault scenarios at TXPIPE_FAULT_TX=$(TXPIPE_FAULT_TX) transactions)"
 	@echo "make fmt-scala    format the Scala sources and build files with scalafmt (make test checks them)"
 	@echo "make test-faults  run only the fault scenarios, at FAULT_TX=$(FAULT_TX) transactions each"
+	@echo "make test-live    the consumer's HTTP service with 50,000 transactions (three instances)"
 	@echo "make test-soak    the consumer for $(SOAK_SECONDS)s at a steady rate, and a store of $(SOAK_PRELOAD) ids forgotten under load"
 	@echo "make test-soak-long  the same for an hour; figures and plot into docs/soak/"
 	@echo "make setup        install and build everything the two above need"
@@ -96,6 +97,12 @@ test-python: $(VENV)/.installed proto
 test-faults: $(VENV)/.installed proto stack-install consumer-jar
 	TXPIPE_FAULT_TX=$(FAULT_TX) TXPIPE_SECURED_FAULT_TX=$(FAULT_TX) TXPIPE_SECURED_FAULT_KILLS=5 \
 	  $(PY) -m pytest -m faults -s tests/faults $(PYTEST_ARGS)
+
+# The consumer's HTTP service at the issue's size: 50,000 transactions over 200 accounts, three instances.
+LIVE_TX ?= 50000
+
+test-live: $(VENV)/.installed proto stack-install consumer-jar
+	TXPIPE_LIVE_TX=$(LIVE_TX) TXPIPE_LIVE_MULTI_TX=$(LIVE_TX) $(PY) -m pytest -s tests/integration/test_live_totals.py $(PYTEST_ARGS)
 
 test-soak: $(VENV)/.installed proto stack-install consumer-jar
 	TXPIPE_SOAK_SECONDS=$(SOAK_SECONDS) TXPIPE_SOAK_PRELOAD=$(SOAK_PRELOAD) TXPIPE_SOAK_PRELOAD_RETENTION=$(SOAK_PRELOAD_RETENTION) \

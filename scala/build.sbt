@@ -11,6 +11,8 @@ ThisBuild / version := "0.1.0"
 val kafkaVersion = "4.2.2"
 // Kafka Streams already ships this Jackson line at runtime; using the same one avoids two.
 val jacksonVersion = "2.21.6"
+// The /metrics endpoint: Prometheus' own Java client (model, text format, JVM metrics).
+val prometheusVersion = "1.10.0"
 
 lazy val root = (project in file("."))
   .settings(
@@ -32,6 +34,9 @@ lazy val root = (project in file("."))
       "org.apache.kafka" % "kafka-clients" % kafkaVersion,
       "com.fasterxml.jackson.core" % "jackson-databind" % jacksonVersion,
       "com.github.scopt" %% "scopt" % "4.1.0",
+      "io.prometheus" % "prometheus-metrics-core" % prometheusVersion,
+      "io.prometheus" % "prometheus-metrics-exposition-textformats" % prometheusVersion,
+      "io.prometheus" % "prometheus-metrics-instrumentation-jvm" % prometheusVersion,
       "org.slf4j" % "slf4j-simple" % "2.0.17",
       "org.apache.kafka" % "kafka-streams-test-utils" % kafkaVersion % Test,
       "org.scalatest" %% "scalatest" % "3.2.19" % Test

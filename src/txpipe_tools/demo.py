@@ -5,17 +5,21 @@
 Starts a local Kafka and schema registry (unless -b/-s point at running ones), starts
 the Scala consumer, sends the transactions, shows each ``(account_number, total)``
 line as the consumer logs it, then checks every account's last logged total and its
-value in ``<topic>-totals`` against what the producer had acknowledged. Stops
-everything it started unless --keep is given.
+value in ``<topic>-totals`` against what the producer had acknowledged. The consumer
+serves its live page and account totals over HTTP (--http-port) while it runs. Stops
+everything it started unless --keep is given, which keeps the consumer and its page up
+until Ctrl-C and the stack until `make stack-down`.
 """
 
 from __future__ import annotations
 
 import argparse
 import secrets
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from txpipe_tools import local_stack, verify
@@ -41,7 +45,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="local stack security: plaintext (default), sasl_ssl (TLS + SCRAM users) or mtls (TLS client certificates); "
         "the apps get the stack's client properties files with --client-config",
     )
-    p.add_argument("--keep", action="store_true", help="leave the local stack running afterwards")
+    p.add_argument(
+        "--http-port",
+        type=int,
+        default=8080,
+        help="the consumer's live page and HTTP API on 127.0.0.1 (default 8080, another free port if it is taken; 0: off)",
+    )
+    p.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the consumer and its page up until Ctrl-C, and the local stack running afterwards",
+    )
     p.add_argument("--quiet-lines", action="store_true", help="do not echo every consumer line")
     args = p.parse_args(argv)
     if bool(args.bootstrap_servers) != bool(args.schema_registry):
@@ -49,6 +63,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.bootstrap_servers and args.security != "plaintext":
         p.error("--security secures the local stack the demo starts; it does not go with -b/-s")
     return args
+
+
+def http_port(wanted: int) -> int:
+    """``wanted`` if nothing listens on it on loopback, else a free port (0 stays 0: off)."""
+    if wanted == 0:
+        return 0
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", wanted))
+            return wanted
+        except OSError:
+            pass
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
 
 
 def _say(text: str) -> None:
@@ -88,15 +118,19 @@ def main(args: argparse.Namespace) -> int:
         _say(f"Kafka {bootstrap}, schema registry {registry}, topic {topic}")
 
         _say("starting the consumer (Kafka Streams, exactly-once)")
+        port = http_port(args.http_port)
+        service = ["--http-port", str(port)] if port else []
         consumer = ConsumerProcess(
             bootstrap,
             registry,
             topic,
             group,
-            extra_args=["--state-dir", str(work / "state"), *consumer_config],
+            extra_args=["--state-dir", str(work / "state"), *service, *consumer_config],
             log_dir=local_stack.log_dir(),
             echo=None if args.quiet_lines else (lambda line: print(f"consumer | {line}", flush=True)),
         ).start()
+        if port:
+            _say(f"live page: http://127.0.0.1:{port}/ (an account: curl -s http://127.0.0.1:{port}/accounts/ACC-0001)")
 
         _say(f"sending {args.count} transactions over {args.accounts} accounts")
         truth_path = work / "ground-truth.json"
@@ -151,6 +185,13 @@ def main(args: argparse.Namespace) -> int:
             f"OK: {truth['delivered']} transactions, {len(expected)} accounts; the consumer's log and "
             f"{topic}-totals both equal the producer's acknowledged totals exactly"
         )
+        if args.keep and port:
+            _say(f"the consumer keeps serving http://127.0.0.1:{port}/ (--keep); Ctrl-C stops it")
+            try:
+                while consumer.alive():
+                    time.sleep(1)
+            except KeyboardInterrupt:
+                pass
         return 0
     except (ConsumerError, local_stack.StackError, TimeoutError) as exc:
         _say(f"FAILED: {exc}")

@@ -63,6 +63,9 @@ RUN_BY = {
     "docker compose -f docker/docker-compose-prod-cons.yml logs -f consumer": WALKTHROUGH,
     "docker compose -f docker/docker-compose-prod-cons.yml down": WALKTHROUGH,
     "docker compose -f docker/docker-compose.yml down -v": WALKTHROUGH,
+    # Live totals: run against a consumer of the test, on its port and one of its accounts
+    "curl -s http://127.0.0.1:8080/accounts/ACC-0007": "tests/integration/test_live_totals.py::"
+    "test_one_instance_serves_committed_totals_pages_health_and_metrics",
 }
 
 # A line in a block not marked as shell that starts like one of these is a command hiding from RUN_BY.

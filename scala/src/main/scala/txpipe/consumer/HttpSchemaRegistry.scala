@@ -22,6 +22,8 @@ import txpipe.consumer.security.RegistryClientSettings
   * auth and never logged.
   *
   * @param registryUrl base URL, possibly with a path (e.g. `http://127.0.0.1:8081/apis/ccompat/v7`)
+  * @param onRequest told of every schema lookup sent: its outcome (`ok`, `not_found`, `refused`,
+  *   `error`) and how long it took in nanoseconds, for the metrics
   */
 final class HttpSchemaRegistry(
     registryUrl: String,
@@ -31,7 +33,8 @@ final class HttpSchemaRegistry(
     missingWait: Duration = HttpSchemaRegistry.DefaultMissingWait,
     missingTtl: Duration = Duration.ofSeconds(30),
     clock: () => Long = () => System.nanoTime(),
-    settings: RegistryClientSettings = RegistryClientSettings.Default
+    settings: RegistryClientSettings = RegistryClientSettings.Default,
+    onRequest: (String, Long) => Unit = (_, _) => ()
 ) extends SchemaRegistry
     with AutoCloseable {
 
@@ -115,6 +118,22 @@ final class HttpSchemaRegistry(
     Left("unreachable")
   }
 
+  /** One quick request to the registry (its list of schema types), for health checks: Right when
+    * it answered 200, else why not. Never blocks longer than `timeout` and never throws. */
+  def ping(timeout: Duration): Either[String, Unit] = {
+    val builder = HttpRequest.newBuilder(URI.create(s"$base/schemas/types")).timeout(timeout)
+    authorization.foreach(builder.header("Authorization", _))
+    try {
+      val status = client.send(builder.GET().build(), HttpResponse.BodyHandlers.discarding()).statusCode()
+      if (status == 200) Right(()) else Left(s"schema registry at $shownUrl answered HTTP $status")
+    } catch {
+      case _: InterruptedException =>
+        Thread.currentThread().interrupt()
+        Left("interrupted")
+      case e: Exception => Left(s"schema registry at $shownUrl cannot be reached: ${e.getClass.getSimpleName}")
+    }
+  }
+
   /** Ends every wait for the registry: a lookup waiting now, or later, throws RegistryLookupAbandoned. */
   override def close(): Unit = closeLock.synchronized {
     closed = true
@@ -129,7 +148,16 @@ final class HttpSchemaRegistry(
     var attempt = 1
     while (true) {
       if (closed) throw new RegistryLookupAbandoned(s"stopped while looking up schema id $id at $shownUrl")
-      val retryBecause = send(uri) match {
+      val started = System.nanoTime()
+      val answer =
+        try send(uri)
+        catch {
+          case e: SchemaRegistryException =>
+            onRequest("error", System.nanoTime() - started)
+            throw e
+        }
+      onRequest(lookupOutcome(answer), System.nanoTime() - started)
+      val retryBecause = answer match {
         case Right((200, body)) =>
           parseBody(body) match {
             case Right(schema) => return Some(schema)
@@ -173,6 +201,13 @@ final class HttpSchemaRegistry(
         Thread.currentThread().interrupt()
         throw new RegistryLookupAbandoned(s"interrupted while asking the schema registry at $shownUrl")
     }
+  }
+
+  private def lookupOutcome(answer: Either[String, (Int, String)]): String = answer match {
+    case Right((200, _)) => "ok"
+    case Right((404, _)) => "not_found"
+    case Right((401 | 403, _)) => "refused"
+    case _ => "error"
   }
 
   private def authMessage(status: Int): String =

@@ -1,14 +1,17 @@
 package txpipe.consumer
 
+import java.io.IOException
 import java.time.Duration
 import java.util.Properties
 import java.util.concurrent.{CountDownLatch, Executors, TimeUnit}
+import java.util.concurrent.atomic.AtomicReference
 
 import scala.jdk.CollectionConverters._
 
 import org.apache.kafka.clients.admin.{Admin, AdminClientConfig}
 import org.apache.kafka.clients.consumer.ConsumerConfig
 import org.apache.kafka.clients.producer.ProducerConfig
+import org.apache.kafka.common.{Metric, MetricName}
 import org.apache.kafka.common.serialization.Serdes
 import org.apache.kafka.streams.errors.{
   DefaultProductionExceptionHandler,
@@ -16,10 +19,20 @@ import org.apache.kafka.streams.errors.{
   StreamsUncaughtExceptionHandler
 }
 import org.apache.kafka.streams.processor.UsePartitionTimeOnInvalidTimestamp
-import org.apache.kafka.streams.{CloseOptions, KafkaStreams, StreamsConfig}
+import org.apache.kafka.streams.state.HostInfo
+import org.apache.kafka.streams.{CloseOptions, KafkaStreams, KeyQueryMetadata, StreamsConfig}
 import org.slf4j.LoggerFactory
 import txpipe.consumer.lifecycle.{ByAccountPurge, ThreadReplacement, TopicSetup}
 import txpipe.consumer.output.{DeadLetters, LinesFlushedOnAck}
+import txpipe.consumer.service.{
+  CommittedTotals,
+  HttpService,
+  HttpTls,
+  Readiness,
+  RegistryWatch,
+  ServiceMetrics,
+  TotalsEvents
+}
 import txpipe.consumer.security.{AccessDenied, AccessFailures, ClientConfig, ListenerProbe, RegistryClientSettings}
 import txpipe.consumer.storage.{BoundedRocksDb, SeenIds}
 
@@ -33,6 +46,8 @@ object Main {
   private val PurgeEverySeconds = 60L
   private val MaxThreadReplacements = 3
   private val ThreadReplacementWindow = Duration.ofMinutes(10)
+  private val RegistryCheckEvery = Duration.ofSeconds(2)
+  private val RegistryAnsweredWithin = Duration.ofSeconds(15)
   @volatile private var shutdownHookRunning = false
 
   /** Runs the consumer; exits 2 on bad flags, 1 on start-up failure or a fatal stream error. */
@@ -68,8 +83,39 @@ object Main {
         return 1
       case Right(()) => ()
     }
-    val registry =
-      new HttpSchemaRegistry(options.schemaRegistry, missingWait = options.schemaMissingWait, settings = registrySettings)
+    val httpTls = HttpTls.from(clients.http) match {
+      case Left(why) =>
+        log.error(why)
+        return 1
+      case Right(t) => t
+    }
+    val counters = new Counters
+    // Set once Streams and the view exist; the metrics read them through these.
+    val streamsRef = new AtomicReference[KafkaStreams]()
+    val viewRef = new AtomicReference[CommittedTotals]()
+    val metrics = if (options.servicePort == 0) None
+    else Some(new ServiceMetrics(
+      counters,
+      () => Option(streamsRef.get).fold[java.util.Map[MetricName, _ <: Metric]](java.util.Map.of())(_.metrics()),
+      () => Option(viewRef.get)))
+    val registry = new HttpSchemaRegistry(
+      options.schemaRegistry,
+      missingWait = options.schemaMissingWait,
+      settings = registrySettings,
+      onRequest = metrics.fold[(String, Long) => Unit]((_, _) => ())(m => m.registryLookup)
+    )
+    // Served from here on, before the topics are ready: an orchestrator sees a live process waiting
+    // for its input topic (not ready), not one it should restart.
+    val self = advertisedService(options)
+    val service =
+      try
+        for (h <- self; m <- metrics)
+          yield startService(options, h, httpTls, streamsRef, registry, counters, m, viewRef)
+      catch {
+        case e: IOException =>
+          log.error(s"cannot serve HTTP on ${options.serviceBindHost}:${options.servicePort}: ${e.getMessage}")
+          return 1
+      }
     // A wrong base URL would send every record to the DLQ while the consumer looks healthy.
     val probed =
       try registry.probe(deadline)
@@ -77,6 +123,7 @@ object Main {
     probed match {
       case Left(why) =>
         log.error(why)
+        service.foreach(_.close())
         return 1
       case Right(()) => log.info(s"schema registry at ${registry.shownUrl} answers the Confluent API")
     }
@@ -84,11 +131,14 @@ object Main {
       try
         prepareTopics(options, deadline) match {
           case Some(p) => p
-          case None => return 1
+          case None =>
+            service.foreach(_.close())
+            return 1
         }
       catch {
         case e: AccessDenied =>
           log.error(e.getMessage)
+          service.foreach(_.close())
           return 1
       }
     val inputPartitions = prepared.inputPartitions
@@ -97,8 +147,9 @@ object Main {
       s"transactions found elsewhere (another partitioner, key or none) move there through $byAccount")
 
     val config = streamsConfig(options, inputPartitions)
+    // Kafka Streams tells every instance where each key's owner serves its queries.
+    self.foreach(h => config.put(StreamsConfig.APPLICATION_SERVER_CONFIG, s"${h.host}:${h.port}"))
     val dlqMaxRecordBytes = DeadLetters.maxRecordBytes(producerMaxRequestSize(config), prepared.dlqMaxMessageBytes)
-    val counters = new Counters
     val topology = TransactionTopology.createTopology(
       options.topic,
       options.group,
@@ -111,6 +162,7 @@ object Main {
       publishInterval = Duration.ofMillis(options.commitIntervalMs)
     )
     val streams = new KafkaStreams(topology, config)
+    streamsRef.set(streams)
     log.info(s"dropping re-sent transactions on (account_number, transaction_id), ids kept for ${options.dedupeRetention}; " +
       s"dead letters over $dlqMaxRecordBytes bytes are replaced by a marker")
     // The counts since this process started, every CountsLogEverySeconds while they change.
@@ -179,6 +231,7 @@ object Main {
         // Ends a lookup that is waiting out a registry outage (its record is not dead-lettered but
         // read again after a restart), or close would wait the full timeout; known schemas still answer.
         registry.close()
+        service.foreach(_.close())
         // Leaving the group hands this instance's partitions over at once, not after session.timeout.ms.
         val leave =
           CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP).withTimeout(CloseTimeout)
@@ -194,6 +247,7 @@ object Main {
     stopped.await()
     if (!shutdownHookRunning) {
       registry.close()
+      service.foreach(_.close())
       streams.close(CloseTimeout)
       StdoutLines.flush()
       log.info(s"counts at exit: ${counters.summary}")
@@ -202,6 +256,85 @@ object Main {
     purgeAdmin.close(Duration.ofSeconds(5))
     exitCode
   }
+
+  /** Where other instances reach this one's HTTP service, when it is on. */
+  def advertisedService(options: Options): Option[HostInfo] =
+    if (options.servicePort == 0) None
+    else {
+      val host = options.httpAdvertisedHost.getOrElse(options.serviceBindHost) match {
+        // An address that means "every interface" cannot be dialled: the machine's name can.
+        case "0.0.0.0" | "::" | "" => java.net.InetAddress.getLocalHost.getHostName
+        case h => h
+      }
+      Some(new HostInfo(host, options.servicePort))
+    }
+
+  /** Settings of a plain consumer of this process: the bootstrap servers, then every -X key a consumer knows. */
+  def consumerProps(options: Options, role: String): Properties = {
+    val props = new Properties()
+    props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, options.bootstrapServers)
+    props.put(ConsumerConfig.CLIENT_ID_CONFIG, s"${options.group}-$role")
+    val known = ConsumerConfig.configNames()
+    options.config.foreach { case (k, v) => if (known.contains(k)) props.put(k, v) }
+    props
+  }
+
+  // The committed view, its live events, the registry watch and the HTTP server, all started.
+  private def startService(
+      options: Options,
+      self: HostInfo,
+      tls: HttpTls,
+      streamsRef: AtomicReference[KafkaStreams],
+      registry: HttpSchemaRegistry,
+      counters: Counters,
+      metrics: ServiceMetrics,
+      viewRef: AtomicReference[CommittedTotals]): AutoCloseable = {
+    val scheduler = Executors.newScheduledThreadPool(
+      2,
+      (r: Runnable) => {
+        val t = new Thread(r, "txpipe-service"); t.setDaemon(true); t
+      })
+    val eventsRef = new AtomicReference[TotalsEvents]()
+    val view = new CommittedTotals(
+      consumerProps(options, "committed-view"),
+      TransactionTopology.totalsTopic(options.topic),
+      t => Option(eventsRef.get).foreach(_.changed(t)))
+    viewRef.set(view)
+    val events = new TotalsEvents(view, () => counters.counted.get)
+    eventsRef.set(events)
+    val watch = new RegistryWatch(timeout => registry.ping(timeout), RegistryCheckEvery)
+    val keySerializer = Serdes.String().serializer()
+    // CREATED until Streams exists: the topics are still being prepared.
+    def state(): KafkaStreams.State = Option(streamsRef.get).fold(KafkaStreams.State.CREATED)(_.state())
+    val http = new HttpService(
+      options.serviceBindHost,
+      options.servicePort,
+      tls,
+      self,
+      view,
+      events,
+      metrics,
+      () => state(),
+      account =>
+        Option(streamsRef.get).fold(KeyQueryMetadata.NOT_AVAILABLE)(
+          _.queryMetadataForKey(TransactionTopology.TotalsStore, account, keySerializer)),
+      () => Readiness.live(state(), Option(streamsRef.get).fold(0)(aliveStreamThreads)),
+      () => Readiness.ready(state(), watch.current, System.currentTimeMillis(), RegistryAnsweredWithin.toMillis, view.failed)
+    )
+    view.start()
+    events.start(scheduler)
+    watch.start(scheduler)
+    http.start()
+    () => {
+      http.close()
+      scheduler.shutdownNow()
+      view.close()
+    }
+  }
+
+  private def aliveStreamThreads(streams: KafkaStreams): Int =
+    try streams.metadataForLocalThreads().asScala.count(_.threadState != "DEAD")
+    catch { case _: IllegalStateException => 0 }
 
   /** The producer's batch size for an input topic of `inputPartitions`: see streamsConfig. */
   def producerBatchBytes(inputPartitions: Int): Int =

@@ -20,8 +20,18 @@ final case class Options(
     dedupeRetention: Duration = Options.DefaultDedupeRetention,
     schemaMissingWait: Duration = HttpSchemaRegistry.DefaultMissingWait,
     config: Vector[(String, String)] = Vector.empty,
-    clientConfig: Option[String] = None
-)
+    clientConfig: Option[String] = None,
+    httpPort: Option[Int] = None,
+    httpHost: Option[String] = None,
+    httpAdvertisedHost: Option[String] = None
+) {
+
+  /** The HTTP service's port; 0 when it is off. */
+  def servicePort: Int = httpPort.getOrElse(0)
+
+  /** The address the HTTP service binds to. */
+  def serviceBindHost: String = httpHost.getOrElse(Options.DefaultHttpHost)
+}
 
 /** Parsing of the command line. */
 object Options {
@@ -31,6 +41,14 @@ object Options {
   /** The environment variable naming the client config file when --client-config is not given. */
   val ClientConfigEnv = "TXPIPE_CLIENT_CONFIG"
   val AtLeastOnce = "at_least_once"
+
+  /** Environment variables for the HTTP service's flags, used when the flag is not given. */
+  val HttpPortEnv = "TXPIPE_HTTP_PORT"
+  val HttpHostEnv = "TXPIPE_HTTP_HOST"
+  val HttpAdvertisedHostEnv = "TXPIPE_HTTP_ADVERTISED_HOST"
+
+  /** The HTTP service binds to loopback unless told otherwise: it is open to whoever can reach it. */
+  val DefaultHttpHost = "127.0.0.1"
 
   /** How often Streams commits: each exactly-once commit stalls processing, and once a second
     * (not Streams' 100 ms) leaves few records behind one; a crash replays up to a second of lines. */
@@ -123,6 +141,19 @@ object Options {
         .text(s"Java properties file of client settings for every client of the process (Kafka Streams, admin, " +
           s"schema registry): security.protocol, sasl.*, ssl.*, schema.registry.basic.auth.user.info, " +
           s"schema.registry.ssl.truststore.*; the place for secrets (default $$$ClientConfigEnv; -X wins)"),
+      opt[Int]("http-port").valueName("PORT")
+        .validate(v => if (v >= 0 && v <= 65535) success else failure("--http-port must be 0..65535"))
+        .action((v, o) => o.copy(httpPort = Some(v)))
+        .text(
+          s"serve account totals, the live page, health and metrics over HTTP on PORT (default $$$HttpPortEnv, else 0: off); " +
+            "HTTPS when the client config gives http.ssl.keystore.location"),
+      opt[String]("http-host").valueName("HOST")
+        .action((v, o) => o.copy(httpHost = Some(v)))
+        .text(s"address the HTTP service binds to (default $$$HttpHostEnv, else $DefaultHttpHost; 0.0.0.0 for all interfaces)"),
+      opt[String]("http-advertised-host").valueName("HOST")
+        .action((v, o) => o.copy(httpAdvertisedHost = Some(v)))
+        .text(s"the name other instances reach this one's HTTP service by, for forwarded queries (default " +
+          s"$$$HttpAdvertisedHostEnv, else --http-host, or this machine's host name when that is 0.0.0.0)"),
       help('h', "help").text("print this help and exit")
     )
   }
@@ -134,8 +165,28 @@ object Options {
       System.out.println(usage)
       Left(0)
     } else
-      parseFlags(args).map(o =>
-        if (o.clientConfig.isDefined) o else o.copy(clientConfig = env.get(ClientConfigEnv).filter(_.nonEmpty)))
+      parseFlags(args).flatMap(o => fromEnv(o, env))
+
+  // Each flag not given takes its environment variable, if set.
+  private def fromEnv(o: Options, env: Map[String, String]): Either[Int, Options] = {
+    def get(name: String) = env.get(name).map(_.trim).filter(_.nonEmpty)
+    val port = o.httpPort.map(Right(_)).orElse(get(HttpPortEnv).map { v =>
+      v.toIntOption.filter(p => p >= 0 && p <= 65535).toRight {
+        System.err.println(s"error: $HttpPortEnv must be a port number 0..65535, got $v")
+        2
+      }
+    })
+    port match {
+      case Some(Left(code)) => Left(code)
+      case p =>
+        Right(o.copy(
+          clientConfig = o.clientConfig.orElse(get(ClientConfigEnv)),
+          httpPort = p.flatMap(_.toOption),
+          httpHost = o.httpHost.orElse(get(HttpHostEnv)),
+          httpAdvertisedHost = o.httpAdvertisedHost.orElse(get(HttpAdvertisedHostEnv))
+        ))
+    }
+  }
 
   private def parseFlags(args: Seq[String]): Either[Int, Options] = {
     val (result, effects) = OParser.runParser(parser, args, Options())

@@ -75,4 +75,22 @@ class OptionsSpec extends AnyFunSuite {
       .fold(c => fail(s"exit $c"), identity)
     assert(Main.streamsConfig(o, 6).get("producer.batch.size") == "32768")
   }
+
+  test("the HTTP service: off by default, on loopback unless told; flags win over their environment variables") {
+    val off = Options.parse(required, env = Map.empty).fold(c => fail(s"exit $c"), identity)
+    assert(off.servicePort == 0 && Main.advertisedService(off).isEmpty)
+    assert(!Main.streamsConfig(off, 6).containsKey(StreamsConfig.APPLICATION_SERVER_CONFIG))
+    val on = Options.parse(required ++ Seq("--http-port", "8090"), env = Map.empty).fold(c => fail(s"exit $c"), identity)
+    assert(on.servicePort == 8090 && on.serviceBindHost == "127.0.0.1")
+    assert(Main.advertisedService(on).map(h => s"${h.host}:${h.port}").contains("127.0.0.1:8090"))
+    val env = Map("TXPIPE_HTTP_PORT" -> "8091", "TXPIPE_HTTP_HOST" -> "0.0.0.0", "TXPIPE_HTTP_ADVERTISED_HOST" -> "consumer-2")
+    val fromEnv = Options.parse(required, env = env).fold(c => fail(s"exit $c"), identity)
+    assert(fromEnv.servicePort == 8091 && fromEnv.serviceBindHost == "0.0.0.0")
+    assert(Main.advertisedService(fromEnv).map(h => s"${h.host}:${h.port}").contains("consumer-2:8091"))
+    val flags = Options.parse(required ++ Seq("--http-port", "0", "--http-host", "127.0.0.2"), env = env)
+      .fold(c => fail(s"exit $c"), identity)
+    assert(flags.servicePort == 0 && flags.serviceBindHost == "127.0.0.2")
+    assert(Options.parse(required ++ Seq("--http-port", "70000"), env = Map.empty) == Left(2))
+    assert(Options.parse(required, env = Map("TXPIPE_HTTP_PORT" -> "web")) == Left(2))
+  }
 }

@@ -24,7 +24,7 @@ final class DeadLetters(maxRecordBytes: Int, counters: Counters) {
       partition: Int,
       offset: Long): Record[Array[Byte], Array[Byte]] = {
     val oneLine = DeadLetters.oneLine(reason)
-    val n = counters.rejected.incrementAndGet()
+    val n = counters.rejectedFor(oneLine)
     val keyBytes = if (record.key == null) 0 else record.key.length
     val valueBytes = if (record.value == null) 0 else record.value.length
     val headerBytes = DeadLetters.headerBytes(record.headers)

@@ -9,17 +9,26 @@ import scala.jdk.CollectionConverters._
 
 /** Settings every client of the process takes, read from a Java properties file (`--client-config`):
   * Kafka client keys (security.protocol, sasl.*, ssl.* ...) for Kafka Streams and the admin
-  * clients, and keys starting with `schema.registry.` for the registry's HTTP client.
+  * clients, keys starting with `schema.registry.` for the registry's HTTP client, and keys starting
+  * with `http.` for the consumer's own HTTP service.
   *
   * The file is where secrets belong (a password on the command line shows in `ps`); its values
   * are never logged, only its keys.
   */
-final case class ClientConfig(kafka: Vector[(String, String)], registry: Map[String, String]) {
+final case class ClientConfig(
+    kafka: Vector[(String, String)],
+    registry: Map[String, String],
+    http: Map[String, String] = Map.empty) {
 
   /** These settings with `overrides` (the command line's -X) applied last, split the same way. */
   def withOverrides(overrides: Seq[(String, String)]): ClientConfig = {
-    val (reg, kaf) = overrides.partition(_._1.startsWith(ClientConfig.RegistryPrefix))
-    ClientConfig(kafka ++ kaf, registry ++ reg.map { case (k, v) => k.stripPrefix(ClientConfig.RegistryPrefix) -> v })
+    val (reg, rest) = overrides.partition(_._1.startsWith(ClientConfig.RegistryPrefix))
+    val (web, kaf) = rest.partition(_._1.startsWith(ClientConfig.HttpPrefix))
+    ClientConfig(
+      kafka ++ kaf,
+      registry ++ reg.map { case (k, v) => k.stripPrefix(ClientConfig.RegistryPrefix) -> v },
+      http ++ web.map { case (k, v) => k.stripPrefix(ClientConfig.HttpPrefix) -> v }
+    )
   }
 
   /** The Kafka keys in effect, last one winning. */
@@ -30,7 +39,8 @@ final case class ClientConfig(kafka: Vector[(String, String)], registry: Map[Str
 
   /** What a log may say about these settings: the keys, never the values. */
   def describe: String =
-    s"Kafka client keys [${kafka.map(_._1).distinct.mkString(", ")}], registry keys [${registry.keys.toSeq.sorted.mkString(", ")}]"
+    s"Kafka client keys [${kafka.map(_._1).distinct.mkString(", ")}], registry keys [${registry.keys.toSeq.sorted.mkString(", ")}]" +
+      (if (http.isEmpty) "" else s", HTTP service keys [${http.keys.toSeq.sorted.mkString(", ")}]")
 }
 
 /** Reading of client config files. */
@@ -38,6 +48,9 @@ object ClientConfig {
 
   /** Keys with this prefix configure the schema registry's HTTP client; the rest, the Kafka clients. */
   val RegistryPrefix = "schema.registry."
+
+  /** Keys with this prefix configure the consumer's own HTTP service (its TLS). */
+  val HttpPrefix = "http."
 
   /** No file: every client on its defaults. */
   val Empty: ClientConfig = ClientConfig(Vector.empty, Map.empty)
