@@ -216,6 +216,9 @@ def test_one_instance_serves_committed_totals_pages_health_and_metrics(stack, to
         for name in ("txpipe_registry_lookup_seconds_count", "txpipe_commit_latency_seconds", "jvm_memory_used_bytes"):
             assert name in metrics, f"{name} missing from /metrics"
         assert "kafka_streams_stream_thread_metrics_" in metrics
+        lag = [line for line in metrics.splitlines() if line.startswith("txpipe_consumer_lag_records{")]
+        assert any(f'topic="{topic}"' in line for line in lag), f"no lag for the input's partitions: {lag}"
+        Path(tmp_path / "metrics.txt").write_text(metrics)
 
         assert get_json(port, "/health/live") == (200, {"status": "ok", "state": "RUNNING", "reasons": []})
         assert get(port, "/health/ready")[0] == 200
