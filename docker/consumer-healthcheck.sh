@@ -1,7 +1,7 @@
 #!/bin/bash
 # The consumer image's HEALTHCHECK: healthy when GET /health/ready answers 200 (Kafka Streams
 # RUNNING, the schema registry answering). Plain bash over /dev/tcp, so the JRE image needs no
-# curl. The service is on only when TXPIPE_HTTP_PORT is set (compose sets it); without it there is
+# curl. The image turns the service on (TXPIPE_HTTP_PORT=8080); with TXPIPE_HTTP_PORT=0 there is
 # nothing to ask and the container counts as healthy while it runs. The check speaks plain HTTP:
 # with http.ssl.* in the client config (HTTPS), override the HEALTHCHECK.
 port="${TXPIPE_HTTP_PORT:-0}"

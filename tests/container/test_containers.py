@@ -500,6 +500,9 @@ def test_images_run_the_pipeline_on_the_local_stack(engine, images, stack, tmp_p
                 consumer_name,
                 "--network",
                 "host",
+                # The image serves HTTP on 8080 of its own network; on the host's network, not at all.
+                "-e",
+                "TXPIPE_HTTP_PORT=0",
                 CONSUMER_IMAGE,
                 "-b",
                 stack.bootstrap_servers,

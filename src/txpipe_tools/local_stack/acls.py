@@ -45,6 +45,8 @@ def pipeline_grants(topic: str, group: str) -> list[Grant]:
         # ... writes (and creates) its two output topics ...
         Grant(c, "TOPIC", f"{topic}-totals", "LITERAL", ("WRITE", "DESCRIBE", "CREATE", "DESCRIBE_CONFIGS")),
         Grant(c, "TOPIC", f"{topic}-dlq", "LITERAL", ("WRITE", "DESCRIBE", "CREATE", "DESCRIBE_CONFIGS")),
+        # ... reads the totals back for its HTTP service (a reader without a group) ...
+        Grant(c, "TOPIC", f"{topic}-totals", "LITERAL", ("READ",)),
         # ... owns everything named after its application id: changelog and repartition topics
         # (it purges the by-account one with deleteRecords: DELETE), its transactional ids,
         # and its consumer group.

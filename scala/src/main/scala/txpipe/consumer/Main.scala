@@ -262,8 +262,9 @@ object Main {
     if (options.servicePort == 0) None
     else {
       val host = options.httpAdvertisedHost.getOrElse(options.serviceBindHost) match {
-        // An address that means "every interface" cannot be dialled: the machine's name can.
-        case "0.0.0.0" | "::" | "" => java.net.InetAddress.getLocalHost.getHostName
+        // An address that means "every interface" cannot be dialled: the machine's own address can
+        // (a container's address on its network; its name, the container id, may not resolve elsewhere).
+        case "0.0.0.0" | "::" | "" => java.net.InetAddress.getLocalHost.getHostAddress
         case h => h
       }
       Some(new HostInfo(host, options.servicePort))
