@@ -88,6 +88,19 @@ class DedupeSpec extends AnyFunSuite {
     }
   }
 
+  test("copies that differ only in encoding (a default written out, an unknown field) are the same content") {
+    withDriver(Duration.ofDays(7)) { f =>
+      val payload = TestFrames.transaction("ACC-1", 10.0, "x").withTransactionReference("").toByteArray
+      def sendPayload(bytes: Array[Byte]): Unit = f.input.pipeInput("ACC-1".getBytes(UTF_8), TestFrames.frame(1, bytes))
+      sendPayload(payload)
+      sendPayload(payload ++ Array[Byte](0x1a, 0x00)) // transaction_reference = "" written out
+      sendPayload(payload ++ Array[Byte](0x98.toByte, 0x06, 0x01)) // field 99, unknown to the schema
+      sendPayload(TestFrames.transaction("ACC-1", 10.01, "x").withTransactionReference("").toByteArray ++ Array[Byte](0x1a, 0x00))
+      assert(f.lines.toVector == Vector("(ACC-1, 10.00)"))
+      assert(f.counters.duplicates.get == 2 && f.counters.rejected.get == 1)
+    }
+  }
+
   test("a mark from before digests (a time alone) takes any copy of its id for a duplicate") {
     val old = SeenMark.decode(SeenIdStore.encodeTime(1234L))
     assert(old.firstSeenMs == 1234L && old.digest.isEmpty && old.sameContent(new Array[Byte](SeenMark.DigestBytes)))

@@ -13,7 +13,7 @@ import txpipe.v1.Transaction
 final class TransactionDecoder(schemaCheck: SchemaCheck) {
 
   /** The transaction in this record, or Left(reason) for the dead-letter queue. */
-  def decode(key: Array[Byte], value: Array[Byte]): Either[String, Transaction] =
+  def decode(key: Array[Byte], value: Array[Byte]): Either[String, DecodedTransaction] =
     try decodeChecked(key, value)
     catch {
       // The registry's problems are the consumer's, not the record's: they stop processing.
@@ -22,14 +22,14 @@ final class TransactionDecoder(schemaCheck: SchemaCheck) {
       case NonFatal(e) => Left(s"record could not be decoded: ${e.getClass.getName}: ${printable(String.valueOf(e.getMessage))}")
     }
 
-  private def decodeChecked(key: Array[Byte], value: Array[Byte]): Either[String, Transaction] =
+  private def decodeChecked(key: Array[Byte], value: Array[Byte]): Either[String, DecodedTransaction] =
     for {
       _ <- checkSize(key, value)
       frame <- WireFormat.parse(value).left.map(_.reason)
       _ <- schemaCheck.rejection(frame).toLeft(())
       tx <- parsePayload(value, frame)
       _ <- validate(tx)
-    } yield tx
+    } yield DecodedTransaction(tx, frame.payloadOffset)
 
   private def checkSize(key: Array[Byte], value: Array[Byte]): Either[String, Unit] = {
     val size = (if (key == null) 0L else key.length.toLong) + (if (value == null) 0L else value.length.toLong)

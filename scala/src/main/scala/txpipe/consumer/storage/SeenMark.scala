@@ -40,9 +40,10 @@ object SeenMark {
       SeenMark(time, Some(digest), in.getInt, in.getLong)
     } else SeenMark(SeenIdStore.timeOf(value), None, -1, -1L)
 
-  /** The first DigestBytes of the SHA-256 of `content`. */
-  def digestOf(sha256: MessageDigest, content: Array[Byte]): Array[Byte] = {
+  /** The first DigestBytes of the SHA-256 of `length` bytes of `content` from `offset`. */
+  def digestOf(sha256: MessageDigest, content: Array[Byte], offset: Int, length: Int): Array[Byte] = {
     sha256.reset()
-    java.util.Arrays.copyOf(sha256.digest(content), DigestBytes)
+    sha256.update(content, offset, length)
+    java.util.Arrays.copyOf(sha256.digest(), DigestBytes)
   }
 }

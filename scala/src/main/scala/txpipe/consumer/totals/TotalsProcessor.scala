@@ -9,7 +9,7 @@ import org.apache.kafka.streams.processor.PunctuationType
 import org.apache.kafka.streams.processor.api.{Processor, ProcessorContext, Record}
 import org.apache.kafka.streams.state.KeyValueStore
 import org.slf4j.LoggerFactory
-import txpipe.consumer.decoding.TransactionDecoder
+import txpipe.consumer.decoding.{DecodedTransaction, TransactionDecoder}
 import txpipe.consumer.output.DeadLetters
 import txpipe.consumer.routing.{AccountPlacement, Origin}
 import txpipe.consumer.storage.SeenMark
@@ -79,9 +79,10 @@ final class TotalsProcessor(
     val origin = if (moved) Origin.fromHeaders(record.headers).getOrElse(here) else here
     decoder.decode(record.key, record.value) match {
       case Left(reason) => deadLetter(record, reason, origin)
-      case Right(tx) =>
+      case Right(decoded) =>
+        val tx = decoded.transaction
         if (moved || here.partition < 0 || AccountPlacement.owner(tx.accountNumber, topics.partitions) == here.partition)
-          count(record, tx, origin)
+          count(record, decoded, origin)
         else {
           // Only the origin travels: input headers could make the moved record too large to write.
           val keyed =
@@ -100,12 +101,12 @@ final class TotalsProcessor(
     context.forward(letter.asInstanceOf[Record[AnyRef, AnyRef]], children.dlq)
   }
 
-  private def count(record: Record[Array[Byte], Array[Byte]], tx: Transaction, origin: Origin): Unit = {
+  private def count(record: Record[Array[Byte], Array[Byte]], decoded: DecodedTransaction, origin: Origin): Unit = {
+    val tx = decoded.transaction
     val account = tx.accountNumber
     val key = TotalsProcessor.seenKey(account, tx.transactionId)
     val now = context.currentSystemTimeMs()
-    // Unknown fields (a newer schema's additions) are not part of what is compared.
-    val digest = SeenMark.digestOf(sha256, tx.withUnknownFields(scalapb.UnknownFieldSet.empty).toByteArray)
+    val digest = TotalsProcessor.contentDigest(sha256, record.value, decoded)
     val stored = seen.get(key)
     if (stored != null) {
       val first = SeenMark.decode(stored)
@@ -167,6 +168,23 @@ object TotalsProcessor {
     * The id leads so that time-ordered ids (UUIDv7, as our producer makes) arrive in key order:
     * a new one sorts after every stored key, which the store answers from memory.
     */
+  /** The digest of a transaction's content, compared between copies of one id: that of its
+    * canonical protobuf bytes, without unknown fields (a newer schema's additions). A payload with
+    * no unknown fields and exactly the canonical size is those bytes as every protobuf serializer
+    * writes them (fields in number order, defaults left out), so it is digested where it lies;
+    * anything else is encoded again first.
+    */
+  def contentDigest(sha256: MessageDigest, value: Array[Byte], decoded: DecodedTransaction): Array[Byte] = {
+    val tx = decoded.transaction
+    val payloadBytes = value.length - decoded.payloadOffset
+    if (tx.unknownFields == scalapb.UnknownFieldSet.empty && payloadBytes == tx.serializedSize)
+      SeenMark.digestOf(sha256, value, decoded.payloadOffset, payloadBytes)
+    else {
+      val canonical = tx.withUnknownFields(scalapb.UnknownFieldSet.empty).toByteArray
+      SeenMark.digestOf(sha256, canonical, 0, canonical.length)
+    }
+  }
+
   def seenKey(account: String, transactionId: String): Bytes =
     Bytes.wrap(s"$transactionId\u0000$account".getBytes(UTF_8))
 }
