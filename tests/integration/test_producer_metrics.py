@@ -14,6 +14,7 @@ import pytest
 
 from tests.integration.conftest import free_port
 from tests.integration.test_input_delivery import producer_cmd
+from tests.integration.test_live_totals import metric_values
 
 pytestmark = pytest.mark.integration
 
@@ -21,13 +22,7 @@ pytestmark = pytest.mark.integration
 def scrape(url: str) -> dict[str, float]:
     """Each sample of a Prometheus text exposition, by its name and labels."""
     with urllib.request.urlopen(url, timeout=5) as r:
-        text = r.read().decode()
-    samples = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            name, _, value = line.rpartition(" ")
-            samples[name] = float(value)
-    return samples
+        return metric_values(r.read().decode())
 
 
 def test_metrics_follow_the_run_and_the_summary_gives_librdkafkas_figures(stack, topic):

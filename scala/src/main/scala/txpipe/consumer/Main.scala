@@ -8,6 +8,7 @@ import java.util.concurrent.atomic.AtomicReference
 
 import scala.jdk.CollectionConverters._
 
+import org.apache.kafka.clients.CommonClientConfigs
 import org.apache.kafka.clients.admin.{Admin, AdminClientConfig}
 import org.apache.kafka.clients.consumer.ConsumerConfig
 import org.apache.kafka.clients.producer.ProducerConfig
@@ -271,14 +272,7 @@ object Main {
     }
 
   /** Settings of a plain consumer of this process: the bootstrap servers, then every -X key a consumer knows. */
-  def consumerProps(options: Options, role: String): Properties = {
-    val props = new Properties()
-    props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, options.bootstrapServers)
-    props.put(ConsumerConfig.CLIENT_ID_CONFIG, s"${options.group}-$role")
-    val known = ConsumerConfig.configNames()
-    options.config.foreach { case (k, v) => if (known.contains(k)) props.put(k, v) }
-    props
-  }
+  def consumerProps(options: Options, role: String): Properties = clientProps(options, role, ConsumerConfig.configNames())
 
   // The committed view, its live events, the registry watch and the HTTP server, all started.
   private def startService(
@@ -431,11 +425,13 @@ object Main {
       }
 
   /** Settings of this process's own admin clients: the bootstrap servers, then every -X key an admin client knows. */
-  def adminProps(options: Options, role: String): Properties = {
+  def adminProps(options: Options, role: String): Properties = clientProps(options, role, AdminClientConfig.configNames())
+
+  // bootstrap.servers and client.id are the same key for every Kafka client.
+  private def clientProps(options: Options, role: String, known: java.util.Set[String]): Properties = {
     val props = new Properties()
-    props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, options.bootstrapServers)
-    props.put(AdminClientConfig.CLIENT_ID_CONFIG, s"${options.group}-$role")
-    val known = AdminClientConfig.configNames()
+    props.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, options.bootstrapServers)
+    props.put(CommonClientConfigs.CLIENT_ID_CONFIG, s"${options.group}-$role")
     options.config.foreach { case (k, v) => if (known.contains(k)) props.put(k, v) }
     props
   }

@@ -1,16 +1,12 @@
 package txpipe.consumer.totals
 
 import java.nio.charset.StandardCharsets.UTF_8
-import java.util.Properties
 
 import scala.jdk.CollectionConverters._
 
-import org.apache.kafka.common.serialization.Serdes
-import org.apache.kafka.streams.processor.TaskId
 import org.apache.kafka.streams.processor.api.MockProcessorContext
-import org.apache.kafka.streams.state.{KeyValueStore, Stores}
+import org.apache.kafka.streams.state.KeyValueStore
 import org.scalatest.funsuite.AnyFunSuite
-import txpipe.consumer.TempDirs
 
 class LatestTotalsSpec extends AnyFunSuite {
 
@@ -26,16 +22,7 @@ class LatestTotalsSpec extends AnyFunSuite {
   }
 
   private def withStore(body: Fixture => Unit): Unit =
-    TempDirs.withTempDir("latest-totals") { dir =>
-      val context = new MockProcessorContext[AnyRef, AnyRef](new Properties(), new TaskId(0, 0), dir.toFile)
-      val store = Stores
-        .keyValueStoreBuilder(Stores.inMemoryKeyValueStore("totals"), Serdes.String(), Serdes.ByteArray())
-        .withLoggingDisabled()
-        .build()
-      store.init(context.getStateStoreContext, store)
-      try body(new Fixture(context, store))
-      finally store.close()
-    }
+    TotalsStores.withStore((context, store) => body(new Fixture(context, store)))
 
   private def bytes(s: String) = s.getBytes(UTF_8)
 

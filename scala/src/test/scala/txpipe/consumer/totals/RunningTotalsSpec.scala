@@ -1,29 +1,15 @@
 package txpipe.consumer.totals
 
 import java.math.BigDecimal
-import java.util.Properties
 
-import org.apache.kafka.common.serialization.Serdes
-import org.apache.kafka.streams.processor.TaskId
-import org.apache.kafka.streams.processor.api.MockProcessorContext
-import org.apache.kafka.streams.state.{KeyValueStore, Stores}
+import org.apache.kafka.streams.state.KeyValueStore
 import org.scalatest.funsuite.AnyFunSuite
-import txpipe.consumer.TempDirs
 import txpipe.v1.AccountTotal
 
 class RunningTotalsSpec extends AnyFunSuite {
 
   private def withStore(body: KeyValueStore[String, Array[Byte]] => Unit): Unit =
-    TempDirs.withTempDir("running-totals") { dir =>
-      val context = new MockProcessorContext[AnyRef, AnyRef](new Properties(), new TaskId(0, 0), dir.toFile)
-      val store = Stores
-        .keyValueStoreBuilder(Stores.inMemoryKeyValueStore("totals"), Serdes.String(), Serdes.ByteArray())
-        .withLoggingDisabled()
-        .build()
-      store.init(context.getStateStoreContext, store)
-      try body(store)
-      finally store.close()
-    }
+    TotalsStores.withStore((_, store) => body(store))
 
   private def stored(account: String, total: String, count: Long): Array[Byte] =
     AccountTotal(accountNumber = account, total = total, transactionCount = count).toByteArray
