@@ -41,6 +41,10 @@ final class HttpService(
   // connection no longer); responses are not bounded the same way, as the event streams are endless.
   if (System.getProperty(MaxRequestSecondsProperty) == null)
     System.setProperty(MaxRequestSecondsProperty, MaxRequestSeconds.toString)
+  // The server writes a response's headers and body apart; with Nagle's algorithm on, the body then
+  // waits for the client's delayed ACK of the headers, about 40 ms on every keep-alive request
+  // (measured: 150 requests/s over 8 connections, p50 48 ms).
+  if (System.getProperty(NoDelayProperty) == null) System.setProperty(NoDelayProperty, "true")
   private val server: HttpServer = tls.server match {
     case Some(ctx) =>
       val s = HttpsServer.create(new InetSocketAddress(bindHost, port), 64)
@@ -257,6 +261,7 @@ object HttpService {
   private val JsonType = "application/json; charset=utf-8"
   private val MaxRequestSecondsProperty = "sun.net.httpserver.maxReqTime"
   private val MaxRequestSeconds = 10
+  private val NoDelayProperty = "sun.net.httpserver.nodelay"
   private val Workers = 4
   private val WaitingRequests = 64
   private val RetryAfterSeconds = 1
