@@ -504,6 +504,7 @@ class Sender:
                     continue
                 queued += 1
                 if queued % poll_every == 0:  # serve delivery reports; produce() never blocks on them
+                    self.stats.queued = queued  # what the metrics endpoint reads meanwhile
                     poll(0)
                     if progress is not None:
                         progress.update(queued)
