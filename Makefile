@@ -63,6 +63,11 @@ proto: $(VENV)/.installed
 stack-install: $(VENV)/.installed
 	$(PY) -m txpipe_tools.local_stack install
 
+# Debian's Chromium and ChromeDriver for the live page's browser test (nothing when present).
+.PHONY: browser-install
+browser-install:
+	bash tools/browser/setup-chromium.sh
+
 consumer-jar: $(JAR)
 
 $(JAR): $(SCALA_SOURCES)
@@ -71,7 +76,7 @@ $(JAR): $(SCALA_SOURCES)
 demo: setup
 	$(PY) -m txpipe_tools.demo $(ARGS)
 
-test: $(VENV)/.installed proto stack-install
+test: $(VENV)/.installed proto stack-install browser-install
 	cd scala && ../bin/sbt scalafmtCheckAll scalafmtSbtCheck test assembly </dev/null
 	$(MAKE) --no-print-directory test-python
 
