@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
-import socket
 import subprocess
 import time
 import urllib.error
@@ -23,7 +21,8 @@ import pytest
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
-from tests.container.conftest import CONSUMER_IMAGE, PRODUCER_IMAGE, ROOT
+from tests.container.conftest import CONSUMER_IMAGE, PRODUCER_IMAGE
+from tests.container.test_compose import _free_port, _run
 from txpipe import generator
 from txpipe.totals import RunningTotals
 from txpipe_tools import verify
@@ -39,24 +38,6 @@ TOPIC, GROUP = "assignment", "customerGroup"  # the pipeline secure-setup grants
 N, ACCOUNTS, SEED = 300, 10, 2323
 APP_FLAGS = ["-b", "broker:9092", "-s", "https://schema-registry:8081/apis/ccompat/v7", "-t", TOPIC]
 MOUNT = ["--network", NETWORK, "-v", f"{PROJECT}_clients:/etc/txpipe:ro"]
-
-
-def _run(cmd: list[str], timeout: float, env: dict, check: bool = True) -> subprocess.CompletedProcess:
-    try:
-        result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env, check=False)
-    except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"`{shlex.join(cmd)}` did not finish within {timeout:.0f}s:\n{(exc.stderr or b'')[-3000:]}")
-    if check:
-        assert result.returncode == 0, (
-            f"`{shlex.join(cmd)}` exited {result.returncode}:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
-        )
-    return result
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _compose(env: dict, *args: str, timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess:
