@@ -87,6 +87,7 @@ class Readme:
         self.run_consumer = pick(cmds, r"docker run .* kafka-consumer:v1\.0 .*")
         self.apps_up = pick(cmds, r"docker compose -f docker/docker-compose-prod-cons\.yml up .*")
         self.apps_logs = pick(cmds, r"docker compose -f docker/docker-compose-prod-cons\.yml logs .*")
+        self.apps_port = pick(cmds, r"docker compose -f docker/docker-compose-prod-cons\.yml port .*")
         self.apps_down = pick(cmds, r"docker compose -f docker/docker-compose-prod-cons\.yml down.*")
         self.cluster_down = pick(cmds, r"docker compose -f docker/docker-compose\.yml down.*")
 
@@ -97,6 +98,7 @@ def test_readme_docker_commands_are_the_ones_this_test_runs():
     r = Readme()
     assert r.cluster_up[-2:] == ["-d", "--wait"] or "--wait" in r.cluster_up
     assert r.apps_up[r.apps_up.index("up") :] == ["up", "-d", "--build", "--scale", "consumer=3"]
+    assert r.apps_port[r.apps_port.index("port") :] == ["port", "--index", "1", "consumer", "8080"]
     assert "-v" in r.cluster_down, "the cluster's down must remove its volumes too (down -v)"
     assert producer.parse_args(r.run_producer[r.run_producer.index("kafka-producer:v1.0") + 1 :]).topic == TOPIC
     args = r.run_consumer[r.run_consumer.index("kafka-consumer:v1.0") + 1 :]
@@ -213,6 +215,20 @@ def last_totals(lines) -> dict[str, str]:
     for _, _, account, total in lines:
         last[account] = total
     return last
+
+
+def wait_for_ready(port: int, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=5) as resp:
+                if resp.status == 200:
+                    return
+        except OSError as e:  # 503 (HTTPError) while partitions move, or not listening yet
+            last = str(e)
+        time.sleep(1)
+    pytest.fail(f"{what}: /health/ready on 127.0.0.1:{port} not 200 within {timeout:.0f}s ({last})")
 
 
 def wait_for_log_totals(logs_cmd: list[str], env: dict, expected: dict[str, str], timeout: float, what: str):
@@ -446,6 +462,20 @@ def test_readme_compose_walkthrough(compose_env, base_images, tmp_path):
         wait_for_log_totals(readme.apps_logs, env, expected, 300, "compose apps")
         check_totals_topic(bootstrap, expected, sum(map(batch_size, sent)), "compose apps")
         steps.done("compose apps up --build --scale consumer=3, totals exact")
+
+        # Each consumer's page and API on the host, at the port the README's `port` line names.
+        for index in (1, 2, 3):
+            cmd = list(readme.apps_port)
+            cmd[cmd.index("--index") + 1] = str(index)
+            address = _run(cmd, 60, env).stdout.strip()
+            host, _, port = address.rpartition(":")
+            assert host == "127.0.0.1" and port.isdigit(), f"`{shlex.join(cmd)}` printed {address!r}"
+            wait_for_ready(int(port), 120, f"consumer {index}")
+            account = sorted(expected)[index]
+            with urllib.request.urlopen(f"http://{address}/accounts/{account}", timeout=10) as resp:
+                answer = json.loads(resp.read())
+            assert answer["total"] == expected[account], f"consumer {index} at {address} answered {answer} for {account}"
+        steps.done("each consumer's HTTP port on the host answers committed totals")
 
         # 4. A Kafka node killed while a batch is sent, then started again.
         def batch(argv: list[str], midway: tuple[int, list[str], float] | None = None) -> None:

@@ -13,7 +13,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.request
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -24,7 +26,7 @@ from selenium.webdriver.common.by import By
 from txpipe_tools import verify
 
 from .conftest import free_port
-from .test_live_totals import check_prefix_sums, start_consumer, wait_until
+from .test_live_totals import check_prefix_sums, run_producer, start_consumer, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -32,6 +34,12 @@ ARTIFACTS = Path(os.environ.get("TXPIPE_ARTIFACTS", "test-artifacts"))
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 # About 20 seconds of transactions: the page is open before the first and watched while they arrive.
 PAGE_TX, PAGE_ACCOUNTS, PAGE_RATE = 6000, 20, 300
+# The issue's "responsive with 100,000 accounts": every account gets one transaction, a fifth a second.
+MANY_ACCOUNTS = int(os.environ.get("TXPIPE_PAGE_MANY_ACCOUNTS", "100000"))
+MANY_TX = MANY_ACCOUNTS * 6 // 5
+# An event carries the top 50 and at most 500 changed totals (TotalsEvents), about 60 bytes each
+# here: its size must not follow the number of accounts (100,000 of them would be about 6 MB).
+MAX_EVENT_BYTES = 64 * 1024
 
 
 @pytest.fixture
@@ -147,6 +155,80 @@ def test_the_page_shows_committed_totals_during_and_after_a_run(stack, topic, tm
         if producer is not None and producer.poll() is None:
             producer.kill()
             producer.wait()
+        consumer.stop()
+
+
+def top_by_magnitude(totals: dict[str, str], n: int) -> list[str]:
+    """The ``n`` accounts the page's table shows: largest absolute total first, ties by account."""
+    return sorted(totals, key=lambda a: (-abs(Decimal(totals[a])), a))[:n]
+
+
+# Long tasks (over 50 ms on the page's main thread) and the size of every event, recorded in the
+# page by the test itself: the page has no hooks of its own for this.
+WATCH_PAGE = """
+window.txpipeLongTasks = [];
+new PerformanceObserver(list => list.getEntries().forEach(e => window.txpipeLongTasks.push(e.duration)))
+  .observe({type: "longtask", buffered: true});
+window.txpipeEventBytes = [];
+new EventSource("/events").onmessage = ev => window.txpipeEventBytes.push(ev.data.length);
+"""
+
+
+def test_the_page_stays_small_and_exact_with_100000_accounts(stack, topic, tmp_path, browser):
+    port = free_port()
+    truth_file = tmp_path / "truth.json"
+    consumer = start_consumer(stack, topic, f"page-many-{topic}", tmp_path, port)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        wait_until(lambda: None if _answers(port) else "not listening", 120, f"the consumer serving {url}")
+        browser.get(url)
+        browser.execute_script(WATCH_PAGE)
+        started = time.monotonic()
+        truth = run_producer(stack, topic, truth_file, MANY_TX, MANY_ACCOUNTS, seed=2424)
+        assert len(truth["totals"]) == MANY_ACCOUNTS
+        want_top = top_by_magnitude(truth["totals"], 50)
+
+        def page_shows_every_account_and_the_top() -> str | None:
+            accounts = browser.find_element(By.ID, "accounts").text
+            rows = page_totals(browser)
+            if accounts != f"{MANY_ACCOUNTS:,}":
+                return f"#accounts {accounts!r}"
+            got = list(rows)
+            if got != want_top:
+                return f"top rows {got[:3]}... expected {want_top[:3]}..."
+            wrong = {a: v for a, v in rows.items() if v != (truth["totals"][a], truth["counts"][a])}
+            return f"{len(wrong)} rows differ from the ground truth, e.g. {list(wrong.items())[:2]}" if wrong else None
+
+        wait_until(page_shows_every_account_and_the_top, 300, f"the page showing {MANY_ACCOUNTS:,} accounts and their top 50")
+        settled = time.monotonic() - started
+        assert browser.execute_script("return document.querySelectorAll('#rows tr').length") == 50
+        sizes = browser.execute_script("return window.txpipeEventBytes")
+        assert sizes, "the test's own EventSource on /events received nothing"
+        assert max(sizes) <= MAX_EVENT_BYTES, f"an event of {max(sizes)} bytes: events grow with the accounts"
+
+        # An account far from the top, found by the search box.
+        account = sorted(truth["totals"])[MANY_ACCOUNTS // 2]
+        box = browser.find_element(By.ID, "query")
+        box.send_keys(account)
+        asked = time.monotonic()
+        box.submit()
+        want = f"{account}: {truth['totals'][account]} ({truth['counts'][account]} transactions)"
+        wait_until(
+            lambda: None if browser.find_element(By.ID, "result").text == want else browser.find_element(By.ID, "result").text,
+            30,
+            f"the search box finding {account}",
+            poll=0.05,
+        )
+        answered = time.monotonic() - asked
+        # Figures for docs/service.md, not assertions: speed is measured, not asserted.
+        long_tasks = browser.execute_script("return window.txpipeLongTasks")
+        heap_mib = browser.execute_script("return performance.memory ? performance.memory.usedJSHeapSize / 1048576 : -1")
+        print(
+            f"page with {MANY_ACCOUNTS:,} accounts ({MANY_TX:,} tx): settled {settled:.1f}s after the producer started;"
+            f" {len(sizes)} events, largest {max(sizes):,} bytes; {len(long_tasks)} long tasks, longest"
+            f" {max(long_tasks, default=0):.0f} ms; JS heap {heap_mib:.1f} MiB; search answered in {answered * 1000:.0f} ms"
+        )
+    finally:
         consumer.stop()
 
 

@@ -61,6 +61,7 @@ RUN_BY = {
     "-s http://schema-registry:8081/apis/ccompat/v7 -t assignment -g customerGroup": WALKTHROUGH,
     "docker compose -f docker/docker-compose-prod-cons.yml up -d --build --scale consumer=3": WALKTHROUGH,
     "docker compose -f docker/docker-compose-prod-cons.yml logs -f consumer": WALKTHROUGH,
+    "docker compose -f docker/docker-compose-prod-cons.yml port --index 1 consumer 8080": WALKTHROUGH,
     "docker compose -f docker/docker-compose-prod-cons.yml down": WALKTHROUGH,
     "docker compose -f docker/docker-compose.yml down -v": WALKTHROUGH,
     # Live totals: run against a consumer of the test, on its port and one of its accounts
