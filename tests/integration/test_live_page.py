@@ -1,7 +1,9 @@
 """The live page in a real browser (issue 24): headless Chromium, from Debian's package, driven through
 its ChromeDriver by Selenium, opens the consumer's page while transactions arrive and after the run;
 the totals read from the page's DOM are committed prefix sums during the run and equal the producer's
-ground truth after it; the search box finds an account. The page is saved as a screenshot in
+ground truth after it; the search box finds an account. With 100,000 accounts the page shows the exact
+top 50, its events stay within a size that does not follow the number of accounts, and the search box
+finds an account outside the top. The page is saved as a screenshot in
 TXPIPE_ARTIFACTS (default test-artifacts/). Chromium comes from tools/browser/setup-chromium.sh,
 which .ci/run runs: without it this test fails, it never skips.
 """
