@@ -20,6 +20,8 @@ final class TopicSetup(admin: Admin, partitions: Int, replicationFactor: Option[
   private val log = LoggerFactory.getLogger(classOf[TopicSetup])
   private val CallTimeoutMs = 10000L
   private val LogEveryMs = 10000L
+  private val FirstRetryMs = 25L
+  private val MaxRetryMs = 1000L
 
   /** Creates the compacted totals topic and the DLQ topic unless they exist; false on timeout. */
   def ensureOutputTopics(totalsTopic: String, dlqTopic: String, deadlineNanos: Long): Boolean = {
@@ -63,7 +65,7 @@ final class TopicSetup(admin: Admin, partitions: Int, replicationFactor: Option[
     }
     if (!made) Left(s"could not create $topic")
     else
-      awaitTopic(topic, deadlineNanos) match {
+      awaitTopic(topic, deadlineNanos, "the topic it created") match {
         case Some(n) if n == inputPartitions => Right(())
         case Some(n) =>
           Left(s"$topic has $n partitions but the input has $inputPartitions; each account's task reads partition N of both, " +
@@ -74,9 +76,9 @@ final class TopicSetup(admin: Admin, partitions: Int, replicationFactor: Option[
   }
 
   /** Waits until `topic` exists and returns its partition count; None if it still does not at the deadline. */
-  def awaitTopic(topic: String, deadlineNanos: Long): Option[Int] = {
+  def awaitTopic(topic: String, deadlineNanos: Long, role: String = "input topic"): Option[Int] = {
     var partitions: Option[Int] = None
-    val found = retryUntil(deadlineNanos, s"waiting for input topic $topic") { () =>
+    val found = retryUntil(deadlineNanos, s"waiting for $role $topic") { () =>
       if (!admin.listTopics().names().get(callTimeoutMs(deadlineNanos), TimeUnit.MILLISECONDS).contains(topic)) false
       else {
         val described = admin.describeTopics(java.util.List.of(topic)).allTopicNames()
@@ -146,6 +148,8 @@ final class TopicSetup(admin: Admin, partitions: Int, replicationFactor: Option[
   // Runs `attempt` until it returns true or the deadline passes; broker errors count as "not yet".
   private def retryUntil(deadlineNanos: Long, what: String)(attempt: () => Boolean): Boolean = {
     var lastLog = System.nanoTime() - TimeUnit.MILLISECONDS.toNanos(LogEveryMs)
+    // A topic just created is usually there within milliseconds: ask again soon, then less often.
+    var pauseMs = FirstRetryMs
     while (true) {
       val problem =
         try { if (attempt()) return true else "not there yet" }
@@ -165,7 +169,8 @@ final class TopicSetup(admin: Admin, partitions: Int, replicationFactor: Option[
         log.info(s"$what: $problem")
         lastLog = now
       }
-      Thread.sleep(math.min(1000L, math.max(1L, TimeUnit.NANOSECONDS.toMillis(deadlineNanos - now))))
+      Thread.sleep(math.min(pauseMs, math.max(1L, TimeUnit.NANOSECONDS.toMillis(deadlineNanos - now))))
+      pauseMs = math.min(MaxRetryMs, pauseMs * 2)
     }
     false
   }
