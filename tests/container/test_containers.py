@@ -250,8 +250,10 @@ def test_apps_compose_contract():
         assert "container_name" not in svc
     consumer = services["consumer"]
     assert flag_value(command_list(consumer), "-g") == "customerGroup"
-    # --scale consumer=3: nothing that can exist only once.
-    assert "ports" not in consumer and "hostname" not in consumer
+    # --scale consumer=3: nothing that can exist only once. Its HTTP port is published at a host
+    # port Docker picks for each replica (none given), on loopback unless PUBLISH_ADDRESS says otherwise.
+    assert "hostname" not in consumer
+    assert consumer.get("ports") == ["${PUBLISH_ADDRESS:-127.0.0.1}::8080"], consumer.get("ports")
     assert compose.get("name") and compose["name"] != "docker", "own project name: `down` must not touch the cluster"
 
 
