@@ -10,7 +10,6 @@ no container, network or volume. Small on purpose (CI runs it on 2 cores); each 
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import time
@@ -22,7 +21,7 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
 from tests.container.conftest import CONSUMER_IMAGE, PRODUCER_IMAGE
-from tests.container.test_compose import _free_port, _run
+from tests.container.test_compose import _free_port, _run, compose_ps
 from txpipe import generator
 from txpipe.totals import RunningTotals
 from txpipe_tools import verify
@@ -86,7 +85,7 @@ def test_secured_compose_cluster_counts_exactly(secure_env):
                 f"`docker compose -f {FILE} up -d --wait` exited {up.returncode}:\n{up.stderr[-2000:]}\n{logs.stdout[-8000:]}"
             )
         t = _step(t0, "up --wait (certificates, cluster, users and ACLs, registry)")
-        rows = {c["Service"]: c for c in _ps(env)}
+        rows = {c["Service"]: c for c in compose_ps(FILE, env)}
         assert sorted(rows) == sorted([*SERVICES, *ONE_SHOTS]), sorted(rows)
         for name in ONE_SHOTS:
             assert (rows[name]["State"], rows[name]["ExitCode"]) == ("exited", 0), rows[name]
@@ -146,18 +145,6 @@ def test_secured_compose_cluster_counts_exactly(secure_env):
         _compose(env, "down", "-v", timeout=300, check=False)
     left = _run(["docker", "volume", "ls", "-q", "--filter", f"label=com.docker.compose.project={PROJECT}"], 30, env).stdout
     assert not left.strip(), f"volumes left after down -v: {left.split()}"
-
-
-def _ps(env: dict) -> list[dict]:
-    out = _compose(env, "ps", "-a", "--format", "json", timeout=60).stdout
-    rows: list[dict] = []
-    for line in out.splitlines():
-        line = line.strip()
-        if line.startswith("["):
-            rows += json.loads(line)
-        elif line:
-            rows.append(json.loads(line))
-    return rows
 
 
 def _wait_for_totals(container: str, expected: dict[str, str], env: dict, timeout: float) -> list[str]:
