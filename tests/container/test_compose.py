@@ -38,6 +38,7 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
+from tests.integration.test_live_totals import get_ok, wait_until
 from txpipe import generator, producer
 from txpipe.totals import amount_decimal, format_total
 from txpipe_tools import verify
@@ -215,20 +216,6 @@ def last_totals(lines) -> dict[str, str]:
     for _, _, account, total in lines:
         last[account] = total
     return last
-
-
-def wait_for_ready(port: int, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    last = ""
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=5) as resp:
-                if resp.status == 200:
-                    return
-        except OSError as e:  # 503 (HTTPError) while partitions move, or not listening yet
-            last = str(e)
-        time.sleep(1)
-    pytest.fail(f"{what}: /health/ready on 127.0.0.1:{port} not 200 within {timeout:.0f}s ({last})")
 
 
 def wait_for_log_totals(logs_cmd: list[str], env: dict, expected: dict[str, str], timeout: float, what: str):
@@ -470,7 +457,11 @@ def test_readme_compose_walkthrough(compose_env, base_images, tmp_path):
             address = _run(cmd, 60, env).stdout.strip()
             host, _, port = address.rpartition(":")
             assert host == "127.0.0.1" and port.isdigit(), f"`{shlex.join(cmd)}` printed {address!r}"
-            wait_for_ready(int(port), 120, f"consumer {index}")
+            wait_until(
+                lambda p=int(port): None if get_ok(p, "/health/ready") else "not 200",
+                120,
+                f"consumer {index}'s /health/ready on {address} answering 200",
+            )
             account = sorted(expected)[index]
             with urllib.request.urlopen(f"http://{address}/accounts/{account}", timeout=10) as resp:
                 answer = json.loads(resp.read())
