@@ -4,7 +4,7 @@ import java.io.File
 import java.nio.ByteBuffer
 import java.time.{Duration, Instant}
 import java.util
-import java.util.concurrent.{Executors, ThreadFactory}
+import java.util.concurrent.{Callable, ExecutionException, Executors, Future, ThreadFactory}
 
 import org.apache.kafka.common.utils.Bytes
 import org.apache.kafka.streams.KeyValue
@@ -49,6 +49,10 @@ final class SeenIdStore(
   private var newest: SeenIdStore.Segment = _
   private val writeOptions = new WriteOptions().setDisableWAL(true)
   private var dir: File = _
+  // The segment after the newest, opened ahead on the files thread: creating a RocksDB database
+  // syncs its first files to disk, 10-20 ms on a quiet disk and over 100 ms on a busy one, which
+  // the stream thread would otherwise spend each time time moves into a new segment.
+  private var spare: SeenIdStore.Spare = _
   private var open = false
   // The latest first-seen time put, which decides what has expired.
   private var latest = Long.MinValue
@@ -134,6 +138,7 @@ final class SeenIdStore(
 
   /** Writes what is pending and closes every segment. */
   override def close(): Unit = {
+    discardSpare()
     segments.values().forEach(_.close(Some(writeOptions)))
     segments.clear()
     segmentsChanged()
@@ -171,10 +176,11 @@ final class SeenIdStore(
     if (existing != null) existing
     else if (SeenIdStore.endOf(id, segmentMs) <= math.max(latest, time) - retentionMs) null
     else {
-      val created = SeenIdStore.Segment.open(id, new File(dir, id.toString))
+      val created = takeSpare(id).getOrElse(SeenIdStore.Segment.open(id, new File(dir, id.toString)))
       segments.put(id, created)
       segmentsChanged()
       if (time > latest) forgetBefore(time)
+      if ((created eq newest) && spare == null) spare = SeenIdStore.openLater(id + 1, new File(dir, (id + 1).toString))
       created
     }
   }
@@ -197,6 +203,29 @@ final class SeenIdStore(
           s"closing their segment in ${(System.nanoTime() - started) / 1000000} ms")
     }
   }
+
+  // The spare if it is segment `id`; a spare time has already passed is dropped.
+  private def takeSpare(id: Long): Option[SeenIdStore.Segment] =
+    if (spare == null || spare.id > id) None
+    else if (spare.id < id) { discardSpare(); None }
+    else {
+      val opening = spare.segment
+      spare = null
+      // A failed open falls back to opening on the stream thread, which reports the error if it recurs.
+      try Some(opening.get())
+      catch { case _: ExecutionException => None }
+    }
+
+  private def discardSpare(): Unit =
+    if (spare != null) {
+      val opening = spare.segment
+      spare = null
+      try {
+        val unused = opening.get()
+        unused.close(None)
+        SeenIdStore.deleteLater(unused.dropDir())
+      } catch { case _: ExecutionException => () }
+    }
 
   private def segmentsChanged(): Unit = {
     newestFirst = segments.descendingMap().values().toArray(new Array[SeenIdStore.Segment](0))
@@ -228,17 +257,22 @@ object SeenIdStore {
 
   private def endOf(id: Long, segmentMs: Long): Long = (id + 1) * segmentMs
 
-  // Deleting a dropped segment's files happens off the stream thread; the directory is renamed
-  // first, so a store opened meanwhile never sees half a segment.
-  private val deleter = Executors.newSingleThreadExecutor(new ThreadFactory {
+  // Opening the next segments and deleting dropped ones happen off the stream thread; a dropped
+  // directory is renamed first, so a store opened meanwhile never sees half a segment.
+  private val files = Executors.newSingleThreadExecutor(new ThreadFactory {
     override def newThread(r: Runnable): Thread = {
-      val t = new Thread(r, "txpipe-seen-id-deleter")
+      val t = new Thread(r, "txpipe-seen-id-files")
       t.setDaemon(true)
       t
     }
   })
 
-  private def deleteLater(f: File): Unit = deleter.execute(() => deleteTree(f))
+  private def deleteLater(f: File): Unit = files.execute(() => deleteTree(f))
+
+  private final case class Spare(id: Long, segment: Future[Segment])
+
+  private def openLater(id: Long, dir: File): Spare =
+    Spare(id, files.submit(new Callable[Segment] { override def call(): Segment = Segment.open(id, dir) }))
 
   private def deleteTree(f: File): Unit = {
     Option(f.listFiles()).foreach(_.foreach(deleteTree))

@@ -88,6 +88,30 @@ class SeenIdStoreSpec extends AnyFunSuite {
     }
   }
 
+  test("the segment after the newest is opened ahead, used when time reaches it, and not left behind") {
+    withStore { (dir, o) =>
+      val segment = SeenIdStore.segmentMs(Retention)
+      val first = T0 / segment
+      val storeDir = new File(dir, "seen")
+      o.store.put(key("a"), time(T0))
+      val next = new File(storeDir, (first + 1).toString)
+      val deadline = System.nanoTime() + 10000000000L
+      while (!new File(next, "CURRENT").exists()) {
+        assert(System.nanoTime() < deadline, s"the next segment was not opened ahead in $next within 10 s")
+        Thread.sleep(10)
+      }
+      o.store.put(key("b"), time(T0 + segment))
+      assert(o.store.segmentCount == 2 && o.store.get(key("b")) != null && o.store.get(key("a")) != null)
+      // A jump past the spare (first + 2) drops it and opens the segment the time needs; the first
+      // segment ended a retention before that time, so it goes.
+      o.store.put(key("c"), time(T0 + 3 * segment))
+      assert(o.store.segmentCount == 2 && o.store.get(key("c")) != null && o.store.get(key("b")) != null)
+      o.store.close()
+      val left = Option(storeDir.listFiles()).getOrElse(Array.empty[File]).map(_.getName).filter(_.toLongOption.isDefined)
+      assert(left.sorted.toSeq == Seq(first + 1, first + 3).map(_.toString), left.toSeq)
+    }
+  }
+
   test("a reopened store finds its segments and their ids again") {
     TempDirs.withTempDir("seen-id-store") { dir =>
       val now = T0 + 1000
