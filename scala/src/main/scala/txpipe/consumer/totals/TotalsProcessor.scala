@@ -163,11 +163,6 @@ object TotalsProcessor {
   /** The names of the processor's three sinks. */
   final case class Children(totals: String, dlq: String, byAccount: String)
 
-  /** The seen-store key of a transaction: its id, a NUL, its account.
-    *
-    * The id leads so that time-ordered ids (UUIDv7, as our producer makes) arrive in key order:
-    * a new one sorts after every stored key, which the store answers from memory.
-    */
   /** The digest of a transaction's content, compared between copies of one id: that of its
     * canonical protobuf bytes, without unknown fields (a newer schema's additions). A payload with
     * no unknown fields and exactly the canonical size is those bytes as every protobuf serializer
@@ -185,6 +180,11 @@ object TotalsProcessor {
     }
   }
 
+  /** The seen-store key of a transaction: its id, a NUL, its account.
+    *
+    * The id leads so that time-ordered ids (UUIDv7, as our producer makes) arrive in key order:
+    * a new one sorts after every stored key, which the store answers from memory.
+    */
   def seenKey(account: String, transactionId: String): Bytes =
     Bytes.wrap(s"$transactionId\u0000$account".getBytes(UTF_8))
 }
