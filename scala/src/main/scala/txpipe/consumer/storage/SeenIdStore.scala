@@ -204,7 +204,7 @@ final class SeenIdStore(
     }
   }
 
-  // The spare if it is segment `id`; a spare time has already passed is dropped.
+  // The spare if it is segment `id`; a spare whose time has already passed is dropped.
   private def takeSpare(id: Long): Option[SeenIdStore.Segment] =
     if (spare == null || spare.id > id) None
     else if (spare.id < id) { discardSpare(); None }
