@@ -128,6 +128,10 @@ def parse_datetime(text: Any) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
+# Why a zero amount is refused here; the consumer dead-letters one for the same reason.
+ZERO_AMOUNT = "proto3 sends an amount of 0 as no amount at all, which the consumer cannot tell from a missing one"
+
+
 class _JsonNumber(str):
     """A JSON number's text, kept as written (json would round a float and can overflow on an int)."""
 
@@ -137,7 +141,7 @@ def parse_amount(value: Any) -> float:
 
     The consumer reads a double as its shortest round-trip decimal (Python's repr), so the amount
     is exact only if that decimal equals the text's value: 10.50 is, 1234567890123456.78 (which
-    arrives as 1234567890123456.8) and 1e-400 (which arrives as 0.0) are not.
+    arrives as 1234567890123456.8) and 1e-400 (which arrives as 0.0) are not. Zero is refused too.
     """
     if type(value) is _JsonNumber:
         text = str(value)
@@ -155,6 +159,8 @@ def parse_amount(value: Any) -> float:
     shortest = repr(amount)
     if shortest != text and Decimal(shortest) != Decimal(text):
         raise ValueError(f"{text!r} cannot be carried exactly by the schema's double (it would arrive as {shortest})")
+    if amount == 0:
+        raise ValueError(f"{text!r} is zero: {ZERO_AMOUNT}")
     return amount
 
 

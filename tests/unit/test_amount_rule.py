@@ -1,6 +1,6 @@
 """The amount rule (issue 20), as properties: an amount's text is sent only if the consumer's decimal
-for the double it becomes is the text's value; and every amount with 15 significant digits or fewer
-(any ledger's) is sent."""
+for the double it becomes is the text's value, and it is not zero (which proto3 sends as no amount);
+and every non-zero amount with 15 significant digits or fewer (any ledger's) is sent."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tests.support import wire_format
-from txpipe.input_file import parse_amount
+from txpipe.input_file import ZERO_AMOUNT, parse_amount
 from txpipe.schema import Transaction
 from txpipe.totals import amount_decimal
 
@@ -45,6 +45,7 @@ def _consumers_decimal(amount: float) -> Decimal:
 @example("1.7976931348623157e308")
 @example("1.7976931348623159e308")
 @example("-0.000")
+@example("0")
 @example("35184372088831.99")
 def test_an_amount_is_sent_only_if_the_consumer_reads_back_its_exact_value(text):
     try:
@@ -54,6 +55,8 @@ def test_an_amount_is_sent_only_if_the_consumer_reads_back_its_exact_value(text)
         value = float(text)
         if not math.isfinite(value):
             assert "beyond the range of the schema's double" in message
+        elif Decimal(text) == 0:
+            assert message == f"{text!r} is zero: {ZERO_AMOUNT}"
         else:
             arrives = repr(value)
             assert message == f"{text!r} cannot be carried exactly by the schema's double (it would arrive as {arrives})"

@@ -75,7 +75,8 @@ def test_bad_payloads_frame_fine_but_do_not_parse(golden):
 def test_validation_cases_parse_but_break_a_rule(golden):
     for case in _cases(golden, "validation"):
         tx = Transaction.FromString(wire_format.parse(bytes.fromhex(case["hex"])).payload)
-        broken = not math.isfinite(tx.amount) or not tx.account_number
+        # An amount of 0.0 is what a record without one parses as (proto3 leaves it out of the bytes).
+        broken = not math.isfinite(tx.amount) or tx.amount == 0 or not tx.account_number
         assert broken, case["name"]
 
 
@@ -122,10 +123,10 @@ def test_amount_texts_are_sent_exactly_or_rejected(golden):
             assert str(amount_decimal(amount)) == case["arrives_as"], text
             assert Decimal(case["arrives_as"]) == Decimal(text), text
         else:
-            with pytest.raises(ValueError, match="cannot be carried exactly|beyond the range"):
+            with pytest.raises(ValueError, match="cannot be carried exactly|beyond the range|is zero"):
                 parse_amount(text)
             if case["arrives_as"] is not None:
-                assert Decimal(case["arrives_as"]) != Decimal(text), text
+                assert Decimal(case["arrives_as"]) != Decimal(text) or Decimal(text) == 0, text
 
 
 def test_boundary_amounts_are_in_the_valid_vectors(golden):

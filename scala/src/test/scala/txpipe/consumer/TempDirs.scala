@@ -1,5 +1,6 @@
 package txpipe.consumer
 
+import java.io.{IOException, UncheckedIOException}
 import java.nio.file.{Files, Path}
 import java.util.Comparator
 
@@ -13,11 +14,21 @@ object TempDirs {
     finally delete(dir)
   }
 
-  /** Deletes `dir` and everything in it, if it exists. */
-  def delete(dir: Path): Unit =
-    if (Files.exists(dir)) {
-      val walk = Files.walk(dir)
-      try walk.sorted(Comparator.reverseOrder[Path]()).forEach(p => Files.deleteIfExists(p))
-      finally walk.close()
+  /** Deletes `dir` and everything in it, if it exists. A store's background thread may still be
+    * deleting files of its own under it: the walk starts again when one vanishes under it. */
+  def delete(dir: Path): Unit = {
+    var attempts = 0
+    while (Files.exists(dir)) {
+      attempts += 1
+      try {
+        val walk = Files.walk(dir)
+        try walk.sorted(Comparator.reverseOrder[Path]()).forEach(p => Files.deleteIfExists(p))
+        finally walk.close()
+      } catch {
+        case e @ (_: UncheckedIOException | _: IOException) =>
+          if (attempts >= 20) throw new IllegalStateException(s"could not delete $dir in $attempts attempts", e)
+          Thread.sleep(10)
+      }
     }
+  }
 }

@@ -14,6 +14,7 @@ import org.apache.kafka.common.serialization.{ByteArrayDeserializer, ByteArraySe
 import org.apache.kafka.streams.test.TestRecord
 import org.apache.kafka.streams.{StreamsConfig, TopologyDescription, TopologyTestDriver}
 import org.scalatest.funsuite.AnyFunSuite
+import txpipe.consumer.decoding.TransactionDecoder
 import txpipe.consumer.output.DlqHeaders
 import txpipe.consumer.routing.{AccountPlacement, Origin}
 import txpipe.v1.AccountTotal
@@ -241,6 +242,17 @@ class TransactionTopologySpec extends AnyFunSuite {
       assert(reasons.size == 5)
       assert(reasons.forall(_.endsWith("holds a control character or line separator")), reasons)
       assert(reasons.head == "account_number 'X, 1.00)?(ACC-0001, 9999999.00' holds a control character or line separator")
+    }
+  }
+
+  test("a transaction without an amount goes to the DLQ and does not keep its corrected copy from counting") {
+    withDriver(Options.ExactlyOnceV2) { f =>
+      // proto3 leaves 0.0 out of the bytes: what a producer that stopped setting the amount sends.
+      f.input.pipeInput(null, valid("ACC-0001", 0.0, "t-1"))
+      f.input.pipeInput(null, valid("ACC-0001", 12.5, "t-1"))
+      assert(f.lines.toVector == Vector("(ACC-0001, 12.50)"))
+      val reasons = f.dlq.readRecordsToList().asScala.toVector.map(r => header(r, DlqHeaders.Reason))
+      assert(reasons == Vector(TransactionDecoder.MissingAmount))
     }
   }
 

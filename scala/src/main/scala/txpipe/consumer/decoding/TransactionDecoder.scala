@@ -49,6 +49,9 @@ final class TransactionDecoder(schemaCheck: SchemaCheck) {
   private def validate(tx: Transaction): Either[String, Unit] =
     if (tx.amount.isNaN) Left("amount is NaN")
     else if (tx.amount.isInfinite) Left(s"amount is ${if (tx.amount > 0) "+" else "-"}infinity")
+    // proto3 writes 0.0 as no field at all: a producer that stopped setting the amount looks the
+    // same, and counting it as 0.00 would mark its id seen and drop the corrected copy.
+    else if (tx.amount == 0.0) Left(TransactionDecoder.MissingAmount)
     else if (tx.accountNumber.isEmpty) Left("account_number is empty")
     // The id is the business key duplicates are dropped on: without one a record cannot be counted once.
     else if (tx.transactionId.isEmpty) Left("transaction_id is empty")
@@ -68,8 +71,12 @@ final class TransactionDecoder(schemaCheck: SchemaCheck) {
   private def printable(s: String): String = TransactionDecoder.printable(s)
 }
 
-/** Character rules for fields that end up in lines and logs. */
+/** Character rules for fields that end up in lines and logs, and the reason for a missing amount. */
 object TransactionDecoder {
+
+  /** The DLQ reason of a record whose amount is missing, or zero, which proto3 cannot tell apart. */
+  val MissingAmount: String =
+    "amount is missing or zero (proto3 sends 0 as no field at all); a transaction without an amount is not counted"
 
   /** True if `s` holds a control or format character, or a line or paragraph separator. */
   def unprintable(s: String): Boolean = {
