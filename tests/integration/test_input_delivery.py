@@ -128,9 +128,9 @@ def test_every_valid_row_of_a_malformed_input_is_delivered_once(stack, topic, tm
 
 
 def _rows(count: int):
-    """CSV rows of unique ids, about 95 bytes each, and their exact total in cents."""
+    """CSV rows of unique ids and amounts that are never zero, about 95 bytes each."""
     for i in range(count):
-        yield b"%032x,ACC-%04d,REF-%010d,2026-01-31T12:00:00.%03dZ,%d.%02d\n" % (i, i % 20, i, i % 1000, i % 5000, i % 100)
+        yield b"%032x,ACC-%04d,REF-%010d,2026-01-31T12:00:00.%03dZ,%d.%02d\n" % (i, i % 20, i, i % 1000, i % 5000 + 1, i % 100)
 
 
 def test_a_large_input_streams_from_stdin(stack, topic, tmp_path):

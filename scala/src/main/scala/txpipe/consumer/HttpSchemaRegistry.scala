@@ -92,6 +92,9 @@ final class HttpSchemaRegistry(
     }
   }
 
+  /** The schema ids held, found and missing together: for tests of the bound. */
+  private[consumer] def cachedIds: Int = found.size + missing.size
+
   /** Checks, until `deadlineNanos` (System.nanoTime), that the URL answers the Confluent API;
     * Left(why) at once for an answer that retrying cannot change (wrong path, refused credentials). */
   def probe(deadlineNanos: Long): Either[String, Unit] = {
@@ -248,7 +251,8 @@ object HttpSchemaRegistry {
   /** How long a schema id the registry does not know is asked again before its record goes to the DLQ. */
   val DefaultMissingWait: Duration = Duration.ofSeconds(5)
 
-  private val MaxCachedIds = 10000
+  /** The most schema ids kept found, and the most kept missing. */
+  private[consumer] val MaxCachedIds = 10000
 
   private val PathHint = "give the registry's Confluent-compatible base URL; with the bundled registry (Apicurio) " +
     "it ends in /apis/ccompat/v7, e.g. http://schema-registry:8081/apis/ccompat/v7"

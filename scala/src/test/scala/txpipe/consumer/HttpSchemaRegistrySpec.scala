@@ -80,6 +80,18 @@ class HttpSchemaRegistrySpec extends AnyFunSuite with BeforeAndAfterAll {
     assert(hits.get - before == 1)
   }
 
+  test("records naming ever new schema ids never hold more than the cap of ids") {
+    val registry = new HttpSchemaRegistry(url, missingWait = Duration.ZERO)
+    var most = 0
+    // Unknown ids (the server's 404), 10% past the cap.
+    for (id <- 1000 until 1000 + HttpSchemaRegistry.MaxCachedIds * 11 / 10) {
+      assert(registry.schemaById(id).isEmpty)
+      most = math.max(most, registry.cachedIds)
+    }
+    assert(most == HttpSchemaRegistry.MaxCachedIds, most)
+    assert(registry.cachedIds < HttpSchemaRegistry.MaxCachedIds)
+  }
+
   test("a 404 is asked again for the missing wait, then believed only for the missing TTL") {
     val now = new AtomicLong(0L)
     // Each ask moves the clock on by 100 ms, so the wait ends after a bounded number of asks.

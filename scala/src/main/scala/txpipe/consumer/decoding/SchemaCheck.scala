@@ -40,6 +40,9 @@ final class SchemaCheck(registry: SchemaRegistry, expectedMessage: String) {
     decision
   }
 
+  /** The decisions held: for tests of the bound. */
+  private[decoding] def decisionCount: Int = decisions.size
+
   private def decide(frame: Frame, schema: Option[RegisteredSchema]): Option[String] = {
     val id = frame.schemaId
     schema match {
@@ -59,7 +62,7 @@ final class SchemaCheck(registry: SchemaRegistry, expectedMessage: String) {
 }
 
 private object SchemaCheck {
-  private val MaxDecisions = 10000
+  val MaxDecisions = 10000
   private final case class Key(schemaId: Int, indexes: Vector[Int])
   private final case class Decided(schemaId: Int, indexes: Vector[Int], decision: Option[String])
 }

@@ -86,4 +86,18 @@ class SchemaMeaningSpec extends AnyFunSuite {
     val withOptions = SchemaOutline.parse(WithOptions).flatMap(_.resolveMessage(Seq(0))).map(_._2).getOrElse(fail("no outline"))
     assert(withOptions.fields.map(_.number).sorted == Vector(1, 2, 3, 4, 5, 12))
   }
+
+  test("frames naming ever new schema ids never hold more than the cap of decisions") {
+    val anyId = new txpipe.consumer.SchemaRegistry {
+      override def schemaById(id: Int): Option[RegisteredSchema] = Some(RegisteredSchema("PROTOBUF", V1))
+    }
+    val check = new SchemaCheck(anyId, "txpipe.v1.Transaction")
+    var most = 0
+    for (id <- 1 to SchemaCheck.MaxDecisions * 11 / 10) {
+      assert(check.rejection(Frame(id, Vector(0), 6)).isEmpty)
+      most = math.max(most, check.decisionCount)
+    }
+    assert(most == SchemaCheck.MaxDecisions, most)
+    assert(check.decisionCount < SchemaCheck.MaxDecisions)
+  }
 }
