@@ -27,7 +27,7 @@ SOAK_SECONDS ?= 660
 SOAK_PRELOAD ?= 3000000
 SOAK_PRELOAD_RETENTION ?= 600
 
-.PHONY: help setup demo test test-python test-scala test-faults test-live test-soak test-soak-long stack-up stack-down stack-status consumer-jar proto lint fmt clean
+.PHONY: help setup demo test test-python test-scala test-faults test-live test-soak test-soak-long test-stdin-1g stack-up stack-down stack-status consumer-jar proto lint fmt clean
 
 help:
 	@echo "make demo         run the pipeline end to end on a local Kafka (ARGS='--keep -n 5000' to pass options)"
@@ -37,6 +37,7 @@ help:
 	@echo "make test-live    the consumer's HTTP service with 50,000 transactions (three instances)"
 	@echo "make test-soak    the consumer for $(SOAK_SECONDS)s at a steady rate, and a store of $(SOAK_PRELOAD) ids forgotten under load"
 	@echo "make test-soak-long  the same for an hour; figures and plot into docs/soak/"
+	@echo "make test-stdin-1g  the producer streaming 1 GB of rows from standard input to a local Kafka"
 	@echo "make setup        install and build everything the two above need"
 	@echo "make stack-up     start the local Kafka + schema registry and leave them running"
 	@echo "make stack-down   stop them"
@@ -112,6 +113,10 @@ test-live: $(VENV)/.installed proto stack-install consumer-jar
 test-soak: $(VENV)/.installed proto stack-install consumer-jar
 	TXPIPE_SOAK_SECONDS=$(SOAK_SECONDS) TXPIPE_SOAK_PRELOAD=$(SOAK_PRELOAD) TXPIPE_SOAK_PRELOAD_RETENTION=$(SOAK_PRELOAD_RETENTION) \
 	  TXPIPE_SOAK_REPORT=$(or $(SOAK_REPORT),soak-results.json) $(PY) -m pytest -m soak -s tests/soak $(PYTEST_ARGS)
+
+# The stdin delivery test at the issue's size: 1 GB of valid rows through `-i -` (make test sends 20 MB).
+test-stdin-1g: $(VENV)/.installed proto stack-install
+	TXPIPE_STDIN_BYTES=1000000000 $(PY) -m pytest tests/integration/test_input_delivery.py -k streams_from_stdin -s $(PYTEST_ARGS)
 
 test-soak-long: $(VENV)/.installed proto stack-install consumer-jar
 	rm -f docs/soak/results.json
