@@ -34,7 +34,8 @@ final class HttpSchemaRegistry(
     missingTtl: Duration = Duration.ofSeconds(30),
     clock: () => Long = () => System.nanoTime(),
     settings: RegistryClientSettings = RegistryClientSettings.Default,
-    onRequest: (String, Long) => Unit = (_, _) => ()
+    onRequest: (String, Long) => Unit = (_, _) => (),
+    maxCachedIds: Int = HttpSchemaRegistry.MaxCachedIds
 ) extends SchemaRegistry
     with AutoCloseable {
 
@@ -79,13 +80,13 @@ final class HttpSchemaRegistry(
     lookUp(id, if (mayWait) missingWait else Duration.ZERO) match {
       case Some(schema) =>
         // Records naming ever new ids (a hostile or broken producer) must not grow it for months.
-        if (found.size >= MaxCachedIds) found.clear()
+        if (found.size >= maxCachedIds) found.clear()
         found.put(id, schema)
         missing.remove(id)
         Some(schema)
       case None =>
         val after = clock()
-        if (missing.size >= MaxCachedIds) missing.clear()
+        if (missing.size >= maxCachedIds) missing.clear()
         missing.put(id, after + missingTtl.toNanos)
         if (mayWait) noWaitUntil = after + missingTtl.toNanos
         None
