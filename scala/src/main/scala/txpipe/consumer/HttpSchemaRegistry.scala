@@ -253,7 +253,7 @@ object HttpSchemaRegistry {
   val DefaultMissingWait: Duration = Duration.ofSeconds(5)
 
   /** The most schema ids kept found, and the most kept missing. */
-  private[consumer] val MaxCachedIds = 10000
+  private val MaxCachedIds = 10000
 
   private val PathHint = "give the registry's Confluent-compatible base URL; with the bundled registry (Apicurio) " +
     "it ends in /apis/ccompat/v7, e.g. http://schema-registry:8081/apis/ccompat/v7"
