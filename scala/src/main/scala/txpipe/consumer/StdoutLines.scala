@@ -35,7 +35,10 @@ object StdoutLines extends LineSink {
   /** Buffers one line and its newline. */
   override def write(line: String): Unit = lock.synchronized {
     if (!broken) {
-      attempt(buffer.write((line + "\n").getBytes(UTF_8)))
+      attempt {
+        buffer.write(line.getBytes(UTF_8))
+        buffer.write('\n')
+      }
       if (!dirty) {
         dirty = true
         lock.notifyAll()

@@ -22,13 +22,20 @@ final class LatestTotals(
     sliceSize: Int = LatestTotals.DefaultSliceSize
 ) {
 
-  private val changed = new util.LinkedHashMap[String, Record[AnyRef, AnyRef]]()
+  // One slot per account, refilled in place: an account changes many times between publications.
+  private val changed = new util.LinkedHashMap[String, LatestTotals.Slot]()
   // The next account of the store to send on at start-up; None once the whole store has been sent.
   private var resendFrom: Option[String] = Some("")
 
   /** Remembers `encoded` as `account`'s latest total, to send at the next publication. */
-  def changed(account: String, encoded: Array[Byte], timestamp: Long): Unit =
-    changed.put(account, new Record[AnyRef, AnyRef](account, encoded, timestamp, new RecordHeaders()))
+  def changed(account: String, encoded: Array[Byte], timestamp: Long): Unit = {
+    val slot = changed.get(account)
+    if (slot == null) changed.put(account, new LatestTotals.Slot(encoded, timestamp))
+    else {
+      slot.encoded = encoded
+      slot.timestamp = timestamp
+    }
+  }
 
   /** The accounts waiting for the next publication. */
   def pending: Int = changed.size
@@ -36,8 +43,11 @@ final class LatestTotals(
   /** Sends the next slice of the start-up resend, then every total changed since the last publication. */
   def publish(now: Long): Unit = {
     resendFrom.foreach(from => resendFrom = resendSlice(from, now))
-    val it = changed.values().iterator()
-    while (it.hasNext) context.forward(it.next(), sink)
+    val it = changed.entrySet().iterator()
+    while (it.hasNext) {
+      val e = it.next()
+      context.forward(new Record[AnyRef, AnyRef](e.getKey, e.getValue.encoded, e.getValue.timestamp, new RecordHeaders()), sink)
+    }
     changed.clear()
   }
 
@@ -63,4 +73,6 @@ object LatestTotals {
 
   /** Stored totals sent on per publication while a task that has just started resends its store. */
   val DefaultSliceSize = 10000
+
+  private final class Slot(var encoded: Array[Byte], var timestamp: Long)
 }
