@@ -1,7 +1,6 @@
 package txpipe.consumer
 
 import java.io.{BufferedOutputStream, FileDescriptor, FileOutputStream, IOException}
-import java.nio.charset.StandardCharsets.UTF_8
 import java.util.concurrent.TimeUnit
 
 import org.slf4j.LoggerFactory
@@ -33,10 +32,10 @@ object StdoutLines extends LineSink {
   flusher.start()
 
   /** Buffers one line and its newline. */
-  override def write(line: String): Unit = lock.synchronized {
+  override def write(line: Array[Byte]): Unit = lock.synchronized {
     if (!broken) {
       attempt {
-        buffer.write(line.getBytes(UTF_8))
+        buffer.write(line)
         buffer.write('\n')
       }
       if (!dirty) {

@@ -46,7 +46,14 @@ class DedupeSpec extends AnyFunSuite {
     TempDirs.withTempDir("txpipe-dedupe") { dir =>
       props.put(StreamsConfig.STATE_DIR_CONFIG, dir.toString)
       val topology =
-        TransactionTopology.createTopology(Topic, "txpipe-test", registry, 1, line => lines += line, retention, counters)
+        TransactionTopology.createTopology(
+          Topic,
+          "txpipe-test",
+          registry,
+          1,
+          line => lines += new String(line, UTF_8),
+          retention,
+          counters)
       val driver = new TopologyTestDriver(topology, props)
       try body(new Fixture(driver, lines, counters))
       finally driver.close()

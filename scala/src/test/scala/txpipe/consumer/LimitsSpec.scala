@@ -43,7 +43,7 @@ class LimitsSpec extends AnyFunSuite {
         "txpipe-test",
         registry,
         1,
-        line => lines += line,
+        line => lines += new String(line, UTF_8),
         dlqMaxRecordBytes = dlqMaxRecordBytes)
       val driver = new TopologyTestDriver(topology, props)
       try body(new Fixture(driver, lines))

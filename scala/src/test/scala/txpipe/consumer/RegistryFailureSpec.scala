@@ -40,7 +40,9 @@ class RegistryFailureSpec extends AnyFunSuite {
       TempDirs.withTempDir("txpipe-auth") { dir =>
         props.put(StreamsConfig.STATE_DIR_CONFIG, dir.toString)
         val driver =
-          new TopologyTestDriver(TransactionTopology.createTopology("tx", "txpipe-auth-test", registry, 1, lines += _), props)
+          new TopologyTestDriver(
+            TransactionTopology.createTopology("tx", "txpipe-auth-test", registry, 1, line => lines += new String(line, UTF_8)),
+            props)
         try {
           val input = driver.createInputTopic("tx", new ByteArraySerializer, new ByteArraySerializer)
           val dlq =

@@ -53,7 +53,12 @@ class TransactionTopologySpec extends AnyFunSuite {
     TempDirs.withTempDir("txpipe-test") { dir =>
       props.put(StreamsConfig.STATE_DIR_CONFIG, dir.toString)
       val topology =
-        TransactionTopology.createTopology(Topic, "txpipe-test", registry, partitions, line => lines.synchronized(lines += line))
+        TransactionTopology.createTopology(
+          Topic,
+          "txpipe-test",
+          registry,
+          partitions,
+          line => lines.synchronized(lines += new String(line, UTF_8)))
       val driver = new TopologyTestDriver(topology, props)
       try body(new Fixture(driver, lines))
       finally driver.close()
@@ -265,7 +270,9 @@ class TransactionTopologySpec extends AnyFunSuite {
     TempDirs.withTempDir("txpipe-lines") { dir =>
       props.put(StreamsConfig.STATE_DIR_CONFIG, dir.toString)
       val driver =
-        new TopologyTestDriver(TransactionTopology.createTopology(Topic, "txpipe-test", registry, 1, line => lines += line), props)
+        new TopologyTestDriver(
+          TransactionTopology.createTopology(Topic, "txpipe-test", registry, 1, line => lines += new String(line, UTF_8)),
+          props)
       try {
         val input = driver.createInputTopic(Topic, new ByteArraySerializer, new ByteArraySerializer)
         for (i <- 1 to 3) {

@@ -1,6 +1,6 @@
 package txpipe.consumer.totals
 
-import java.nio.charset.StandardCharsets.UTF_8
+import java.nio.charset.StandardCharsets.{US_ASCII, UTF_8}
 import java.security.MessageDigest
 import java.time.{Duration, Instant}
 
@@ -14,7 +14,6 @@ import txpipe.consumer.output.DeadLetters
 import txpipe.consumer.routing.{AccountPlacement, Origin}
 import txpipe.consumer.storage.SeenMark
 import txpipe.consumer.{Amounts, Counters, LineSink}
-import txpipe.v1.{AccountTotal, Transaction}
 
 /** The one step of the topology: decodes each input record, adds a valid transaction to its
   * account's exact running total once per (account_number, transaction_id), and sends the new
@@ -80,13 +79,13 @@ final class TotalsProcessor(
     decoder.decode(record.key, record.value) match {
       case Left(reason) => deadLetter(record, reason, origin)
       case Right(decoded) =>
-        val tx = decoded.transaction
-        if (moved || here.partition < 0 || AccountPlacement.owner(tx.accountNumber, topics.partitions) == here.partition)
-          count(record, decoded, origin)
+        // Encoded once: the placement, the id's key, the line and the stored total all take these bytes.
+        val account = decoded.transaction.accountNumber.getBytes(UTF_8)
+        if (moved || here.partition < 0 || AccountPlacement.ownerOfKey(account, topics.partitions) == here.partition)
+          count(record, decoded, account, origin)
         else {
           // Only the origin travels: input headers could make the moved record too large to write.
-          val keyed =
-            new Record[AnyRef, AnyRef](tx.accountNumber.getBytes(UTF_8), record.value, record.timestamp, origin.toHeaders)
+          val keyed = new Record[AnyRef, AnyRef](account, record.value, record.timestamp, origin.toHeaders)
           context.forward(keyed, children.byAccount)
           counters.moved.incrementAndGet()
         }
@@ -101,10 +100,15 @@ final class TotalsProcessor(
     context.forward(letter.asInstanceOf[Record[AnyRef, AnyRef]], children.dlq)
   }
 
-  private def count(record: Record[Array[Byte], Array[Byte]], decoded: DecodedTransaction, origin: Origin): Unit = {
+  private def count(
+      record: Record[Array[Byte], Array[Byte]],
+      decoded: DecodedTransaction,
+      accountBytes: Array[Byte],
+      origin: Origin): Unit = {
     val tx = decoded.transaction
     val account = tx.accountNumber
-    val key = TotalsProcessor.seenKey(account, tx.transactionId)
+    val idBytes = tx.transactionId.getBytes(UTF_8)
+    val key = TotalsProcessor.seenKey(accountBytes, idBytes)
     val now = context.currentSystemTimeMs()
     val digest = TotalsProcessor.contentDigest(sha256, record.value, decoded)
     val stored = seen.get(key)
@@ -131,20 +135,14 @@ final class TotalsProcessor(
       }
     }
     val sum = running.current(account).plus(Amounts.fromDouble(tx.amount))
-    val total = Amounts.format(sum.total)
+    // Plain decimal text is ASCII.
+    val total = Amounts.format(sum.total).getBytes(US_ASCII)
     // The line before the id's changelog write: the sink may rely on that send completing after it
     // (see LinesFlushedOnAck).
-    lineSink.write(s"($account, $total)")
+    lineSink.write(TotalsProcessor.line(accountBytes, total))
     seen.put(key, SeenMark.encode(now, digest, origin.partition, origin.offset))
-    val updated = AccountTotal(
-      accountNumber = account,
-      total = total,
-      transactionCount = sum.count,
-      lastTransactionId = tx.transactionId,
-      lastTransactionDatetime = tx.transactionDatetime
-    )
     // Encoded once: the store and the totals topic hold the same bytes.
-    val encoded = updated.toByteArray
+    val encoded = AccountTotalBytes.encode(accountBytes, total, sum.count, idBytes, tx.transactionDatetime)
     running.put(account, sum, encoded)
     latest.changed(account, encoded, record.timestamp)
     counters.counted.incrementAndGet()
@@ -186,5 +184,25 @@ object TotalsProcessor {
     * a new one sorts after every stored key, which the store answers from memory.
     */
   def seenKey(account: String, transactionId: String): Bytes =
-    Bytes.wrap(s"$transactionId\u0000$account".getBytes(UTF_8))
+    seenKey(account.getBytes(UTF_8), transactionId.getBytes(UTF_8))
+
+  /** [[seenKey]] of the UTF-8 bytes of an account and an id. */
+  def seenKey(account: Array[Byte], transactionId: Array[Byte]): Bytes = {
+    val key = new Array[Byte](transactionId.length + 1 + account.length)
+    System.arraycopy(transactionId, 0, key, 0, transactionId.length)
+    System.arraycopy(account, 0, key, transactionId.length + 1, account.length)
+    Bytes.wrap(key)
+  }
+
+  /** The UTF-8 line "(account, total)" of an account's and a total's bytes. */
+  def line(account: Array[Byte], total: Array[Byte]): Array[Byte] = {
+    val line = new Array[Byte](account.length + total.length + 4)
+    line(0) = '('
+    System.arraycopy(account, 0, line, 1, account.length)
+    line(account.length + 1) = ','
+    line(account.length + 2) = ' '
+    System.arraycopy(total, 0, line, account.length + 3, total.length)
+    line(line.length - 1) = ')'
+    line
+  }
 }
