@@ -190,6 +190,7 @@ object TotalsProcessor {
   def seenKey(account: Array[Byte], transactionId: Array[Byte]): Bytes = {
     val key = new Array[Byte](transactionId.length + 1 + account.length)
     System.arraycopy(transactionId, 0, key, 0, transactionId.length)
+    key(transactionId.length) = 0
     System.arraycopy(account, 0, key, transactionId.length + 1, account.length)
     Bytes.wrap(key)
   }
