@@ -13,8 +13,9 @@ variables, the stand-in service images as KAFKA_IMAGE / REGISTRY_IMAGE, and free
    producer sends its transactions and the consumers' logs and `assignment-totals` (read_committed)
    reach the exact totals of everything sent;
 4. one Kafka node `docker kill`ed while another batch is sent, then started again: totals exact;
-5. the registry container restarted mid-batch, then the consumers restarted (new JVMs look every
-   schema id up again): totals exact, the schema id still served, nothing in the DLQ;
+5. the registry container restarted mid-batch: once healthy, and before any producer could register
+   again, it serves the schema under the id and subject version it had before (stored durably); then
+   the consumers restarted (new JVMs look every schema id up again): totals exact, nothing in the DLQ;
 6. the README's `down` commands: no container, network or volume of either project left.
 
 Transaction counts are modest (CI runs this on 2 cores); the durations of each step are printed.
@@ -30,6 +31,7 @@ import signal
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.request
 from decimal import Decimal
 from pathlib import Path
@@ -187,6 +189,15 @@ def wait_healthy(file: str, services: list[str], env: dict, timeout: float) -> N
         if time.monotonic() > deadline:
             pytest.fail(f"not healthy within {timeout:.0f}s: {state}")
         time.sleep(2)
+
+
+def registry_get(url: str) -> tuple[int, dict]:
+    """A GET to the registry: the status and the JSON body ({} for an error)."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, {}
 
 
 _TS = re.compile(r"^(?P<service>\S+)\s+\|\s(?P<date>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(?P<frac>\d+))?Z\s(?P<line>.*)$")
@@ -494,9 +505,25 @@ def test_readme_compose_walkthrough(compose_env, base_images, tmp_path):
 
         # 5. The registry restarted mid-batch; then the consumers restarted, so every schema id is looked up again.
         registry = container_of(cluster_file, "schema-registry", env)["Name"]
+        registry_url, subject_name = env["TXPIPE_HOST_REGISTRY"], f"{TOPIC}-value"
+        kept = verify.registry_subject(registry_url, subject_name)
+        status, kept_schema = registry_get(f"{registry_url}/schemas/ids/{kept['id']}")
+        assert status == 200, f"schema id {kept['id']} of {subject_name}: HTTP {status} before the restart"
         # The producer needs the registry only until its first record is framed: restart it once records flow.
         batch(["-n", "2000", "--seed", "1002", "-r", "250"], (250, ["docker", "restart", registry], 120))
         wait_healthy(cluster_file, ["schema-registry"], env, 240)
+        # Stored durably: no producer has started since the restart, and the batch's producer framed its
+        # first record before it and never asks the registry again (txpipe.producer.Sender), so nothing
+        # registered the schema anew; yet the id and the subject's version are served as before. An
+        # in-memory registry, empty after a restart, answers 404 to both.
+        status, schema = registry_get(f"{registry_url}/schemas/ids/{kept['id']}")
+        assert status == 200, f"after the restart, schema id {kept['id']} answers HTTP {status}: the registry lost it"
+        assert schema["schema"] == kept_schema["schema"], f"after the restart, schema id {kept['id']} is another schema"
+        status, latest = registry_get(f"{registry_url}/subjects/{subject_name}/versions/latest")
+        assert status == 200, f"after the restart, {subject_name} answers HTTP {status}: the registry lost it"
+        assert (latest["id"], latest["version"]) == (kept["id"], kept["version"]), (
+            f"after the restart, {subject_name}'s latest version is {latest}, before it was {kept}"
+        )
         _run([*apps_cmd, "restart", "consumer"], 180, env)
         # The last batch the way the compose file's header says to send more: only the count (and a
         # seed, for the expected totals); connection settings come from the service's environment.
@@ -508,9 +535,9 @@ def test_readme_compose_walkthrough(compose_env, base_images, tmp_path):
         lines = wait_for_log_totals(readme.apps_logs, env, expected, 300, "after the registry restarted")
         check_totals_topic(bootstrap, expected, sum(map(batch_size, sent)), "after the registry restarted")
         assert dlq_records(bootstrap) == 0, "records went to the DLQ after the registry restarted"
-        subject = verify.registry_subject(env["TXPIPE_HOST_REGISTRY"], f"{TOPIC}-value")
-        with urllib.request.urlopen(f"{env['TXPIPE_HOST_REGISTRY']}/schemas/ids/{subject['id']}", timeout=10) as resp:
-            assert resp.status == 200
+        subject = verify.registry_subject(registry_url, subject_name)
+        assert subject["id"] == kept["id"], f"{subject_name} has id {subject['id']} after the last batch, {kept['id']} before"
+        assert registry_get(f"{registry_url}/schemas/ids/{subject['id']}")[0] == 200
         per_instance = {}
         for _, service, _, _ in lines:
             per_instance[service] = per_instance.get(service, 0) + 1
