@@ -9,9 +9,10 @@ variables, the stand-in service images as KAFKA_IMAGE / REGISTRY_IMAGE, and free
    three KRaft nodes and the registry healthy, every published port on 127.0.0.1;
 2. the README's `docker run` producer and consumer, as written: the consumer prints the producer's
    totals, and every topic it created has 3 replicas (the cluster has min.insync.replicas=2);
-3. `docker compose -f docker/docker-compose-prod-cons.yml up -d --build --scale consumer=3`: the
-   producer sends its transactions and the consumers' logs and `assignment-totals` (read_committed)
-   reach the exact totals of everything sent;
+3. `docker compose -f docker/docker-compose-prod-cons.yml up -d --build --scale consumer=3`: each
+   consumer container turns Docker-healthy (the image's HEALTHCHECK on /health/ready), the group has
+   three members sharing the input's partitions, the producer sends its transactions and the
+   consumers' logs and `assignment-totals` (read_committed) reach the exact totals of everything sent;
 4. one Kafka node `docker kill`ed while another batch is sent, then started again: totals exact;
 5. the registry container restarted mid-batch: once healthy, and before any producer could register
    again, it serves the schema under the id and subject version it had before (stored durably); then
@@ -37,7 +38,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, ConsumerGroupState, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from tests.integration.test_live_totals import get_ok, wait_until
@@ -180,15 +181,46 @@ def container_of(file: str, service: str, env: dict) -> dict:
     return found[0]
 
 
-def wait_healthy(file: str, services: list[str], env: dict, timeout: float) -> None:
+def wait_healthy(file: str, services: list[str], env: dict, timeout: float, count: int = 1) -> list[dict]:
+    """Until each of ``services`` has ``count`` containers, every one running with Docker health
+    "healthy"; returns their `compose ps` rows."""
     deadline = time.monotonic() + timeout
     while True:
-        state = {c["Service"]: (c.get("State"), c.get("Health")) for c in compose_ps(file, env)}
-        if all(state.get(s) == ("running", "healthy") for s in services):
-            return
+        rows = [c for c in compose_ps(file, env) if c["Service"] in services]
+        state = {c["Name"]: (c.get("State"), c.get("Health")) for c in rows}
+        per_service = {s: sum(c["Service"] == s for c in rows) for s in services}
+        if all(n == count for n in per_service.values()) and all(v == ("running", "healthy") for v in state.values()):
+            return rows
         if time.monotonic() > deadline:
-            pytest.fail(f"not healthy within {timeout:.0f}s: {state}")
+            pytest.fail(
+                f"{count} container(s) of each of {services} running and Docker-healthy: not within {timeout:.0f}s; "
+                f"containers per service {per_service}, (state, health) {state}"
+            )
         time.sleep(2)
+
+
+def group_shares(bootstrap: str, group: str, topic: str, members: int) -> str | None:
+    """None when ``group`` is stable with ``members`` members on as many hosts, each assigned some of
+    ``topic``'s partitions, no partition twice and none left out; else what is not so."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})  # kept while its future is pending
+    partitions = set(admin.list_topics(topic, timeout=30).topics[topic].partitions)
+    try:
+        desc = admin.describe_consumer_groups([group], request_timeout=30)[group].result(timeout=60)
+    except Exception as exc:  # a coordinator moving, a group rebalancing: asked again
+        return f"describing {group}: {exc!r}"
+    mine = {
+        f"{m.host} {m.client_id}": sorted(tp.partition for tp in m.assignment.topic_partitions if tp.topic == topic)
+        for m in desc.members
+    }
+    assigned = [p for ps in mine.values() for p in ps]
+    shown = f"state {desc.state}, {topic} partitions per member {mine}"
+    if desc.state != ConsumerGroupState.STABLE or len(desc.members) != members:
+        return shown
+    if len({m.host for m in desc.members}) != members or not all(mine.values()):
+        return shown
+    if len(assigned) != len(set(assigned)) or set(assigned) != partitions:
+        return f"{shown}; the topic has partitions {sorted(partitions)}"
+    return None
 
 
 def registry_get(url: str) -> tuple[int, dict]:
@@ -456,6 +488,20 @@ def test_readme_compose_walkthrough(compose_env, base_images, tmp_path):
         sent.append(compose_argv)
         consumers = [c for c in compose_ps(apps_file, env) if c["Service"] == "consumer"]
         assert len(consumers) == 3 and all(c["State"] == "running" for c in consumers), consumers
+        # The image's HEALTHCHECK (/health/ready), which the compose file keeps: Docker calls each consumer healthy.
+        consumers = wait_healthy(apps_file, ["consumer"], env, 300, count=3)
+        for c in json.loads(_run(["docker", "inspect", *(c["Name"] for c in consumers)], 60, env).stdout):
+            health = c["State"].get("Health") or {}
+            assert health.get("Status") == "healthy", f"{c['Name']}: Docker health {health.get('Status')!r}"
+            assert c["Config"]["Healthcheck"]["Test"] == ["CMD", "bash", "/app/healthcheck.sh"], c["Config"]["Healthcheck"]
+        # ... and the three share the input: one group member each, every partition assigned once.
+        wait_until(
+            lambda: group_shares(bootstrap, GROUP, TOPIC, 3),
+            120,
+            f"group {GROUP} did not settle into 3 members (one per consumer container) sharing every partition of {TOPIC}",
+            poll=3,
+        )
+        steps.done("three consumers Docker-healthy, one group member each, partitions shared")
         expected = expected_totals(*sent)
         wait_for_log_totals(readme.apps_logs, env, expected, 300, "compose apps")
         check_totals_topic(bootstrap, expected, sum(map(batch_size, sent)), "compose apps")
