@@ -130,8 +130,13 @@ def test_secured_compose_cluster_counts_exactly(secure_env):
         # No generated password in any log, environment or command line.
         passwords = _generated_secrets(env)
         assert len(passwords) >= 5, "expected the SCRAM, registry and key store passwords"
-        logs = _compose(env, "logs", "--no-color", timeout=120).stdout
-        logs += _run(["docker", "logs", consumer_name], 60, env).stdout + sent.stdout + sent.stderr
+        # Both streams of every log: the consumer logs to stderr, its stdout carries only the total lines.
+        cluster_logs = _compose(env, "logs", "--no-color", timeout=120)
+        consumer_logs = _run(["docker", "logs", consumer_name], 60, env)
+        assert "client config /etc/txpipe/consumer.properties: Kafka client keys [" in consumer_logs.stderr, (
+            "the consumer's stderr lacks its client config line (the line naming the file that holds the secrets)"
+        )
+        logs = cluster_logs.stdout + cluster_logs.stderr + consumer_logs.stdout + consumer_logs.stderr + sent.stdout + sent.stderr
         ids = _run(
             ["docker", "ps", "-a", "-q", "--filter", f"label=com.docker.compose.project={PROJECT}"], 30, env
         ).stdout.split()
