@@ -3,12 +3,15 @@
 Each mode runs on the session's secured stack of that mode (tests/conftest.py), on a pipeline of its own: the apps'
 users can do what their pipeline needs and nothing more, clients without credentials, with a wrong
 password or an untrusted certificate are refused, the registry wants basic auth and knows who may
-register, and no generated password is in any log or in any process's argv.
+register, and no generated password is in any log or in any process's argv. Every refused write
+also leaves the input topic and its -totals where they ended before it (end offsets, as the admin
+reads them), and a refused registration leaves no subject behind.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import secrets
 import ssl
@@ -19,7 +22,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from tests.support.stacks import SECURED_MODES, own_pipeline
@@ -55,13 +58,18 @@ def create_topic(stack, name: str, role: str = "admin") -> None:
                 raise
 
 
-def produce(stack, role: str, topic: str, values: list[bytes]) -> list[KafkaError | None]:
-    """Sends ``values`` as ``role``; returns each delivery's error (None when acknowledged)."""
+def produce(
+    stack, role: str, topic: str | list[str], values: list[bytes], settings: dict | None = None
+) -> list[KafkaError | None]:
+    """Sends ``values`` (to each of ``topic`` when a list) as ``role``, or with ``settings`` instead of
+    the role's own; returns each delivery's error (None when acknowledged)."""
     results: list[KafkaError | None] = []
-    producer = Producer(conf(stack, role, **{"enable.idempotence": True, "message.timeout.ms": int(REFUSAL_S * 1000) - 5000}))
-    for v in values:
-        producer.produce(topic, v, key=b"acc", on_delivery=lambda err, _msg: results.append(err))
-        producer.poll(0)
+    client = settings if settings is not None else conf(stack, role)
+    producer = Producer({**client, "enable.idempotence": True, "message.timeout.ms": int(REFUSAL_S * 1000) - 5000})
+    for t in [topic] if isinstance(topic, str) else topic:
+        for v in values:
+            producer.produce(t, v, key=b"acc", on_delivery=lambda err, _msg: results.append(err))
+            producer.poll(0)
     left = producer.flush(REFUSAL_S)
     assert left == 0, f"{left} record(s) neither delivered nor failed within {REFUSAL_S}s"
     return results
@@ -87,6 +95,34 @@ def consume(stack, role: str, topic: str, group: str, want: int, timeout: float 
     return got
 
 
+def end_offsets(stack, topics: list[str]) -> dict[str, int]:
+    """Each topic's end offset (summed over its partitions), read as the admin, who may describe every topic."""
+    consumer = Consumer(conf(stack, "admin", **{"group.id": f"ends-{secrets.token_hex(3)}"}))
+    try:
+        ends = {}
+        for topic in topics:
+            meta = consumer.list_topics(topic, timeout=REFUSAL_S).topics[topic]
+            assert meta.error is None, f"{topic}: {meta.error}"
+            partitions = [TopicPartition(topic, p) for p in meta.partitions]
+            ends[topic] = sum(consumer.get_watermark_offsets(tp, timeout=REFUSAL_S)[1] for tp in partitions)
+        return ends
+    finally:
+        consumer.close()
+
+
+@contextlib.contextmanager
+def nothing_written(stack, topic: str):
+    """Around refused attempts: ``topic`` and ``topic``-totals (created as the admin when missing) end
+    where they ended before them. Yields the two topics' names."""
+    topics = [topic, f"{topic}-totals"]
+    for t in topics:
+        create_topic(stack, t)
+    before = end_offsets(stack, topics)
+    yield topics
+    after = end_offsets(stack, topics)
+    assert after == before, f"a refused attempt moved end offsets (before {before}, after {after})"
+
+
 def test_the_producer_writes_and_the_consumer_reads(secured):
     create_topic(secured, secured.topic, role="producer")  # the producer creates its topic when missing
     values = [f"tx-{i}".encode() for i in range(5)]
@@ -103,7 +139,8 @@ def test_the_producer_cannot_consume_nor_write_the_totals(secured):
     totals = f"{secured.topic}-totals"
     create_topic(secured, totals)
     assert produce(secured, "admin", totals, [b"the-real-total"]) == [None]
-    errors = produce(secured, "producer", totals, [b"forged"])
+    with nothing_written(secured, secured.topic):
+        errors = produce(secured, "producer", totals, [b"forged"])
     assert errors[0] is not None and errors[0].code() == KafkaError.TOPIC_AUTHORIZATION_FAILED, errors
 
     # It cannot even see the totals topic (no DESCRIBE, so no READ either): its metadata is refused.
@@ -116,14 +153,25 @@ def test_the_producer_cannot_consume_nor_write_the_totals(secured):
 
 def test_the_consumer_cannot_write_the_input_topic(secured):
     create_topic(secured, secured.topic, role="producer")
-    errors = produce(secured, "consumer", secured.topic, [b"forged"])
+    with nothing_written(secured, secured.topic):
+        errors = produce(secured, "consumer", secured.topic, [b"forged"])
     assert errors[0] is not None and errors[0].code() == KafkaError.TOPIC_AUTHORIZATION_FAILED, errors
 
 
 def test_a_user_without_acls_is_refused(secured):
     create_topic(secured, secured.topic, role="producer")
-    errors = produce(secured, "nobody", secured.topic, [b"forged"])
-    assert errors[0] is not None and errors[0].code() == KafkaError.TOPIC_AUTHORIZATION_FAILED, errors
+    with nothing_written(secured, secured.topic) as topics:
+        errors = produce(secured, "nobody", topics, [b"forged"])
+    assert len(errors) == 2 and all(e is not None and e.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED for e in errors), errors
+
+
+def refused_writes(stack, settings: dict) -> list[KafkaError | None]:
+    """A forged record to the pipeline's input and one to its -totals with ``settings``: both fail, and
+    neither topic moves. Returns the deliveries' errors."""
+    with nothing_written(stack, stack.topic) as topics:
+        errors = produce(stack, "", topics, [b"forged"], settings={**settings, "log_level": 0})
+    assert len(errors) == 2 and all(e is not None for e in errors), f"a forged record was acknowledged: {errors}"
+    return errors
 
 
 def refused_quickly(settings: dict) -> list[KafkaError]:
@@ -139,12 +187,15 @@ def refused_quickly(settings: dict) -> list[KafkaError]:
 
 
 def test_plaintext_and_credential_less_clients_are_refused(secured):
-    refused_quickly({"bootstrap.servers": secured.bootstrap_servers, "security.protocol": "plaintext"})
+    plaintext = {"bootstrap.servers": secured.bootstrap_servers, "security.protocol": "plaintext"}
+    refused_quickly(plaintext)
+    refused_writes(secured, plaintext)
     tls_only = conf(secured, "producer")
     for key in ("sasl.mechanisms", "sasl.username", "sasl.password", "ssl.certificate.location", "ssl.key.location"):
         tls_only.pop(key, None)
     tls_only["security.protocol"] = "SSL"  # trusts the CA, presents no credentials
     refused_quickly(tls_only)
+    refused_writes(secured, tls_only)
 
 
 def test_wrong_credentials_are_refused(secured, tmp_path):
@@ -153,6 +204,7 @@ def test_wrong_credentials_are_refused(secured, tmp_path):
         settings["sasl.password"] = "not-" + settings["sasl.password"]
         errors = refused_quickly(settings)
         assert any(e.code() == KafkaError._AUTHENTICATION for e in errors), errors
+        refused_writes(secured, settings)
     else:
         # The right name on a certificate the stack's CA never signed.
         subprocess.run(
@@ -163,12 +215,14 @@ def test_wrong_credentials_are_refused(secured, tmp_path):
         settings["ssl.certificate.location"] = str(tmp_path / "c.pem")
         settings["ssl.key.location"] = str(tmp_path / "k.pem")
         refused_quickly(settings)
+        refused_writes(secured, settings)
 
 
 def test_grant_pipeline_adds_a_second_pipeline(secured):
     topic, group = f"transactions-{secrets.token_hex(4)}", f"txpipe-{secrets.token_hex(4)}"
     create_topic(secured, topic)
-    assert produce(secured, "producer", topic, [b"x"])[0].code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
+    with nothing_written(secured, topic):
+        assert produce(secured, "producer", topic, [b"x"])[0].code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
     local_stack.grant_pipeline(topic, group, run_dir=secured.run_dir)
     assert produce(secured, "producer", topic, [b"x"]) == [None]
     assert consume(secured, "consumer", topic, group, 1) == [b"x"]
@@ -207,6 +261,9 @@ def test_the_registry_wants_credentials_and_knows_who_may_register(secured):
     status, read = http(secured, "GET", f"/schemas/ids/{body['id']}", "consumer")
     assert status == 200 and "message T" in read["schema"]
     assert http(secured, "POST", f"/subjects/{subject}-x/versions", "consumer", schema)[0] == 403
+    # The refused registration left nothing: the subject does not exist (the same read finds the one registered above).
+    assert http(secured, "GET", f"/subjects/{subject}-x/versions", "consumer")[0] == 404
+    assert http(secured, "GET", f"/subjects/{subject}/versions", "consumer") == (200, [1])
     # Plain HTTP on the registry's port gets no answer at all.
     with pytest.raises((urllib.error.URLError, ConnectionError, OSError)):
         urllib.request.urlopen(secured.schema_registry_url.replace("https://", "http://") + "/subjects", timeout=5)
