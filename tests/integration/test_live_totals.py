@@ -26,8 +26,10 @@ from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, ConfigResource
 
 from tests import readme
+from txpipe.schema import AccountTotal
 from txpipe_tools import local_stack, verify
 from txpipe_tools.consumer_runner import ConsumerProcess
 
@@ -366,6 +368,65 @@ def check_prefix_sums(answers: list[tuple[int, str, int, Any]], truth: dict[str,
     return by_status
 
 
+def committed_totals_records(bootstrap: str, topic: str, timeout: float = 120) -> dict[str, set[tuple[str, int]]]:
+    """Every (total, transactions) ``topic`` (a -totals topic) holds for each account as of now, read
+    with read_committed: what the consumers' transactions committed, never what an abort rolled back.
+
+    Every record, not only the latest: the topic is compacted, but the cleaner never touches a
+    partition's active segment, and no segment rolls within a test (asserted: segment.ms of an hour
+    or more and segment.bytes of 100 MB or more; the broker's defaults are a week and 1 GiB), so
+    nothing is compacted away before it is read.
+    """
+    resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
+    admin = AdminClient({"bootstrap.servers": bootstrap})  # kept while its future is pending
+    configs = admin.describe_configs([resource])[resource].result(timeout=30)
+    segment_ms, segment_bytes = int(configs["segment.ms"].value), int(configs["segment.bytes"].value)
+    assert segment_ms >= 3_600_000 and segment_bytes >= 100_000_000, (
+        f"{topic} rolls segments early (segment.ms {segment_ms}, segment.bytes {segment_bytes}): compaction "
+        "could remove committed totals before they are read"
+    )
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"committed-{secrets.token_hex(4)}",
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+        }
+    )
+    try:
+        partitions = consumer.list_topics(topic, timeout=30).topics[topic].partitions
+        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1] for p in partitions}
+        consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
+        seen: dict[str, set[tuple[str, int]]] = {}
+        pending = {p for p, end in ends.items() if end > 0}
+        deadline = time.monotonic() + timeout
+        while pending:
+            assert time.monotonic() < deadline, f"{topic}: partitions {sorted(pending)} not read to their end within {timeout}s"
+            msg = consumer.poll(0.2)
+            if msg is not None and not msg.error() and msg.value() is not None:
+                t = AccountTotal.FromString(msg.value())
+                seen.setdefault(t.account_number, set()).add((t.total, t.transaction_count))
+            # Positions, not offsets: a transaction's commit marker ends a partition and is never returned.
+            for tp in consumer.position([TopicPartition(topic, p) for p in pending]):
+                if tp.offset >= ends[tp.partition]:
+                    pending.discard(tp.partition)
+        return seen
+    finally:
+        consumer.close()
+
+
+def check_answers_committed(answers: list[tuple[int, str, int, Any]], committed: dict[str, set[tuple[str, int]]]) -> None:
+    """Every 200 (account, total, transactions) is one the -totals topic holds committed: no answer
+    was a value that a crash later rolled back."""
+    wrong = [
+        f"port {port}: {body}"
+        for port, account, status, body in answers
+        if status == 200
+        and (body["account"] != account or (body["total"], body["transactions"]) not in committed.get(account, set()))
+    ]
+    assert not wrong, f"{len(wrong)} answers not among the committed records of -totals, e.g. {wrong[:5]}"
+
+
 @pytest.mark.parametrize("disruption", ["scale_3_2_3", "kill_9"])
 def test_answers_stay_committed_prefix_sums_while_instances_come_and_go(stack, topic, tmp_path, disruption):
     group = f"g-{topic}"
@@ -398,6 +459,10 @@ def test_answers_stay_committed_prefix_sums_while_instances_come_and_go(stack, t
                 wait_until(answers_equal_truth(port, truth), 240, f"instance on port {port} did not reach the ground truth")
         by_status = check_prefix_sums(asker.answers, truth)
         assert by_status.get(200, 0) > 100, f"too few answers to judge: {by_status}"
+        # A prefix sum could still be one an aborted transaction wrote (the replay after a crash
+        # commits the same running totals at other points): each answer must be a committed record.
+        # The instances serve from their read_committed view of -totals (CommittedTotals), so it is.
+        check_answers_committed(asker.answers, committed_totals_records(stack.bootstrap_servers, f"{topic}-totals"))
         print(f"{disruption}: answers by status {by_status}")
     finally:
         for c in consumers:
