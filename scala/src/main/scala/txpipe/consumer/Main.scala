@@ -354,7 +354,7 @@ object Main {
     p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, Int.box(options.replicationFactor.fold(-1)(_.toInt)))
     options.stateDir.foreach(dir => p.put(StreamsConfig.STATE_DIR_CONFIG, dir))
     p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, Long.box(options.commitIntervalMs))
-    // The settings below were each measured side by side: docs/tuning-notes-scala.md has the figures.
+    // The settings below were each measured side by side: docs/operations.md has the figures.
     // Streams lingers 100 ms for bigger batches, but every exactly-once commit must first send and
     // await whatever is lingering, with processing stopped; 5 ms leaves little to wait for.
     p.put(StreamsConfig.producerPrefix(ProducerConfig.LINGER_MS_CONFIG), Int.box(5))
