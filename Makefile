@@ -34,7 +34,7 @@ help:
 	@echo "make test         run every test (fault scenarios at TXPIPE_FAULT_TX=$(TXPIPE_FAULT_TX) transactions)"
 	@echo "make fmt-scala    format the Scala sources and build files with scalafmt (make test checks them)"
 	@echo "make test-faults  run only the fault scenarios, at FAULT_TX=$(FAULT_TX) transactions each"
-	@echo "make test-live    the consumer's HTTP service with 50,000 transactions (three instances)"
+	@echo "make test-live    the consumer's HTTP service with $(LIVE_TX) transactions a test (three instances, scale 3->2->3, kill -9)"
 	@echo "make test-soak    the consumer for $(SOAK_SECONDS)s at a steady rate, and a store of $(SOAK_PRELOAD) ids forgotten under load"
 	@echo "make test-soak-long  the same for an hour; figures and plot into docs/soak/"
 	@echo "make test-stdin-1g  the producer streaming 1 GB of rows from standard input to a local Kafka"
@@ -104,11 +104,13 @@ test-faults: $(VENV)/.installed proto stack-install consumer-jar
 	TXPIPE_FAULT_TX=$(FAULT_TX) TXPIPE_SECURED_FAULT_TX=$(FAULT_TX) TXPIPE_SECURED_FAULT_KILLS=5 \
 	  $(PY) -m pytest -m faults -s tests/faults $(PYTEST_ARGS)
 
-# The consumer's HTTP service at the issue's size: 50,000 transactions over 200 accounts, three instances.
+# The consumer's HTTP service at the issue's size: 50,000 transactions in each test; the three-instance
+# ones (every account on every instance, scale 3->2->3, kill -9) over 200 accounts.
 LIVE_TX ?= 50000
 
 test-live: $(VENV)/.installed proto stack-install consumer-jar
-	TXPIPE_LIVE_TX=$(LIVE_TX) TXPIPE_LIVE_MULTI_TX=$(LIVE_TX) $(PY) -m pytest -s tests/integration/test_live_totals.py $(PYTEST_ARGS)
+	TXPIPE_LIVE_TX=$(LIVE_TX) TXPIPE_LIVE_MULTI_TX=$(LIVE_TX) TXPIPE_LIVE_DISRUPT_TX=$(LIVE_TX) \
+	  $(PY) -m pytest -s tests/integration/test_live_totals.py $(PYTEST_ARGS)
 
 test-soak: $(VENV)/.installed proto stack-install consumer-jar
 	TXPIPE_SOAK_SECONDS=$(SOAK_SECONDS) TXPIPE_SOAK_PRELOAD=$(SOAK_PRELOAD) TXPIPE_SOAK_PRELOAD_RETENTION=$(SOAK_PRELOAD_RETENTION) \

@@ -186,6 +186,18 @@ def table(r: dict) -> str:
                 f"{c['misplaced_cost']:.2f}x the time of the well-partitioned drain; peak RSS {_fmt(m['peak_rss_mib'])} MiB.",
                 "",
             ]
+    if "service" in r:
+        sv = r["service"]
+        idle = sv["idle"]
+        lines += [
+            f"**The consumer's HTTP service** ({sv['size']:,} tx over {sv['accounts']:,} accounts, median of {sv['reps']}): "
+            f"a drain with the service on and asked all the time ({_fmt(sv['requests_per_s_during_drain'])} requests/s "
+            f"served meanwhile) ran at {_fmt(sv['drain_service_on_records_per_s'])} records/s, "
+            f"{sv['drain_ratio_on_off']:.2f} of the same drain with it off ({_fmt(sv['drain_service_off_records_per_s'])}); "
+            f"one idle instance answered {_fmt(idle['requests_per_s'])} GET /accounts/{{account}} per second "
+            f"({idle['tool']} load, p50 {_fmt(idle['p50_ms'], 1)} ms, p99 {_fmt(idle['p99_ms'], 1)} ms).",
+            "",
+        ]
     if "latency" in r:
         lat = r["latency"]
         j = lat["end_to_end_latency"]

@@ -18,12 +18,12 @@ import sys
 import time
 from pathlib import Path
 
-from bench import kafka_tools, ours, report
+from bench import kafka_tools, ours, report, service
 from bench.common import CONSUMER_JAR, SECURITY, log, machine_and_versions, median, stack_for
 from bench.workload import workload
 from txpipe_tools.class_archive import ClassArchive, usable
 
-STEPS = ("producer", "consumer", "latency", "growth")
+STEPS = ("producer", "consumer", "latency", "growth", "service")
 # Growth runs smaller than this take --growth-small-reps repetitions.
 SMALL_RUN = 100_000
 
@@ -65,6 +65,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="transactions a consumer kept running takes, unmeasured, before the growth step's bursts (default 200,000)",
     )
     ap.add_argument(
+        "--service-size",
+        type=int,
+        default=300_000,
+        help="transactions of the service step's backlog, drained with the consumer's HTTP service off and on (default 300,000)",
+    )
+    ap.add_argument("--service-accounts", type=int, default=1000, help="accounts of the service step (default 1000)")
+    ap.add_argument(
+        "--service-seconds", type=float, default=10, help="seconds of GET /accounts/{account} on an idle instance (default 10)"
+    )
+    ap.add_argument(
         "--smoke",
         action="store_true",
         help="tiny and quick, for CI: --size 2000 --reps 1, short latency runs, growth 1000,2000 / 20,500",
@@ -95,6 +105,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.size, args.reps, args.latency_seconds, args.latency_warmup = 2000, 1, 2, 1
         args.e2e_records, args.growth_sizes, args.growth_accounts = 500, "1000,2000", "20,500"
         args.growth_small_reps, args.running_warmup = 1, 500
+        args.service_size, args.service_accounts, args.service_seconds = 2000, 50, 2
         args.rates = "1000,10000"
     if args.growth_reps is None:
         # A 10,000-record producer run lasts 40-80 ms: one run alone moved its time per
@@ -408,6 +419,15 @@ class Bench:
         return {"rates": out, "end_to_end_latency": e2e}
 
     # 5. growth -----------------------------------------------------------------------------
+    def service_step(self) -> dict:
+        """The consumer's HTTP service: a drain with it off beside one with it on and asked all the
+        time (same backlog, alternating), and one idle instance's GET /accounts/{account} rate."""
+        a = self.args
+        log(f"service: {a.service_size} tx over {a.service_accounts} accounts, {a.reps} drains each way")
+        return service.measure(
+            self.bootstrap, self.registry, a.service_size, a.service_accounts, a.reps, a.service_seconds, 8, self.work
+        )
+
     def growth_step(self, done: dict) -> dict:
         a = self.args
         rows = []
@@ -517,6 +537,8 @@ def main(argv: list[str] | None = None) -> int:
             results["latency"] = b.latency_step()
         if "growth" in args.steps:
             results["growth"] = b.growth_step(results)
+        if "service" in args.steps:
+            results["service"] = b.service_step()
     results["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results["duration_s"] = round(time.monotonic() - t0, 1)
     results["targets"] = report.targets(results)

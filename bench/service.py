@@ -128,6 +128,79 @@ def wait_answering(port: int, account: str, timeout: float) -> None:
     raise TimeoutError(f"the consumer on port {port} did not answer for {account} within {timeout:.0f}s")
 
 
+def measure(
+    bootstrap: str, registry: str, size: int, accounts_n: int, reps: int, seconds: float, connections: int, work: Path
+) -> dict:
+    """The service's cost and rate on a running stack: drains with it off and on (asked all the
+    time), side by side, then one idle instance's requests per second. Used by main and bench.run."""
+    wl = workload(size, accounts_n, 42)
+    accounts = sorted(wl.final_totals)
+    use_wrk = shutil.which("wrk") is not None
+    results: dict = {"size": size, "accounts": accounts_n, "reps": reps, "load": "wrk" if use_wrk else "python"}
+    topic = f"bench-service-{time.time_ns()}"
+    ours.producer(bootstrap, registry, topic, wl, work, "service-fill", 900)
+    ours.consumer_drain(bootstrap, registry, topic, wl, "exactly_once_v2", work, "service-warm-up", 900)
+    off, on, served = [], [], []
+    for rep in range(reps):
+        log(f"drain with the service off, rep {rep + 1}/{reps}")
+        off.append(ours.consumer_drain(bootstrap, registry, topic, wl, "exactly_once_v2", work, f"service-off-{rep}", 900))
+        log(f"drain with the service on and asked all the time, rep {rep + 1}/{reps}")
+        port = free_port()
+        stop = threading.Event()
+        load: dict = {}
+
+        def ask(port: int = port, load: dict = load, stop: threading.Event = stop) -> None:
+            load.update(python_load(port, accounts, 900, 2, stop))
+
+        loader = threading.Thread(target=ask, daemon=True)
+        loader.start()
+        try:
+            http_on = ["--http-port", str(port)]
+            eos = "exactly_once_v2"
+            drained = ours.consumer_drain(bootstrap, registry, topic, wl, eos, work, f"service-on-{rep}", 900, extra=http_on)
+            on.append(drained)
+        finally:
+            stop.set()
+            loader.join(30)
+        served.append(load.get("requests_per_s") or 0.0)
+    results["drain_service_off_records_per_s"] = statistics.median(r["wall_records_per_s"] for r in off)
+    results["drain_service_on_records_per_s"] = statistics.median(r["wall_records_per_s"] for r in on)
+    results["requests_per_s_during_drain"] = statistics.median(served)
+    results["drain_ratio_on_off"] = results["drain_service_on_records_per_s"] / results["drain_service_off_records_per_s"]
+
+    log(f"idle instance: {seconds:.0f}s of GET /accounts/{{account}} over {connections} connections")
+    port = free_port()
+    group = f"bench-service-idle-{time.time_ns()}"
+    cmd = ours.consumer_command(
+        bootstrap, registry, topic, group, work / "idle-state", "exactly_once_v2", ["--http-port", str(port)]
+    )
+    p = Proc(cmd, work / "service-idle.out", work / "service-idle.err").start()
+    try:
+        # Every account's total committed and read back: the last account of the workload answers.
+        wait_answering(port, accounts[-1], 600)
+        time.sleep(2)
+        if use_wrk:
+            results["idle"] = wrk_load(port, accounts, seconds, connections, work)
+        else:
+            results["idle"] = python_load(port, accounts, seconds, connections)
+    finally:
+        p.stop()
+    return results
+
+
+def summary(results: dict) -> str:
+    """Two lines: the idle instance's rate and latency, and what serving costs a drain."""
+    idle = results["idle"]
+    return (
+        f"GET /accounts/{{account}} on one idle instance ({idle['tool']}): {idle['requests_per_s']:,.0f} requests/s, "
+        f"p50 {idle['p50_ms']} ms, p99 {idle['p99_ms']} ms, non-200 {idle['non_200']}\n"
+        f"drain of {results['size']:,} tx, median of {results['reps']}: service off "
+        f"{results['drain_service_off_records_per_s']:,.0f} records/s, on and asked "
+        f"({results['requests_per_s_during_drain']:,.0f} requests/s meanwhile) "
+        f"{results['drain_service_on_records_per_s']:,.0f} records/s: {results['drain_ratio_on_off']:.2f} of off"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.service", description=__doc__.split("\n\n")[0])
     ap.add_argument("--size", type=int, default=300_000, help="transactions of the backlog (default 300,000)")
@@ -141,68 +214,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="bench-service-", dir=args.out))
-    wl = workload(args.size, args.accounts, 42)
-    accounts = sorted(wl.final_totals)
-    use_wrk = shutil.which("wrk") is not None
-    results: dict = {"size": args.size, "accounts": args.accounts, "reps": args.reps, "load": "wrk" if use_wrk else "python"}
     with stack_for(args.bootstrap, args.registry, "txpipe-bench-service-") as (bootstrap, registry):
-        topic = f"bench-service-{time.time_ns()}"
-        ours.producer(bootstrap, registry, topic, wl, work, "fill", 900)
-        ours.consumer_drain(bootstrap, registry, topic, wl, "exactly_once_v2", work, "warm-up", 900)
-        off, on, served = [], [], []
-        for rep in range(args.reps):
-            log(f"drain with the service off, rep {rep + 1}/{args.reps}")
-            off.append(ours.consumer_drain(bootstrap, registry, topic, wl, "exactly_once_v2", work, f"off-{rep}", 900))
-            log(f"drain with the service on and asked all the time, rep {rep + 1}/{args.reps}")
-            port = free_port()
-            stop = threading.Event()
-            load: dict = {}
-
-            def ask(port: int = port, load: dict = load, stop: threading.Event = stop) -> None:
-                load.update(python_load(port, accounts, 900, 2, stop))
-
-            loader = threading.Thread(target=ask, daemon=True)
-            loader.start()
-            try:
-                http_on = ["--http-port", str(port)]
-                eos = "exactly_once_v2"
-                drained = ours.consumer_drain(bootstrap, registry, topic, wl, eos, work, f"on-{rep}", 900, extra=http_on)
-                on.append(drained)
-            finally:
-                stop.set()
-                loader.join(30)
-            served.append(load.get("requests_per_s") or 0.0)
-        results["drain_service_off_records_per_s"] = statistics.median(r["wall_records_per_s"] for r in off)
-        results["drain_service_on_records_per_s"] = statistics.median(r["wall_records_per_s"] for r in on)
-        results["requests_per_s_during_drain"] = statistics.median(served)
-        results["drain_ratio_on_off"] = results["drain_service_on_records_per_s"] / results["drain_service_off_records_per_s"]
-
-        log(f"idle instance: {args.seconds:.0f}s of GET /accounts/{{account}} over {args.connections} connections")
-        port = free_port()
-        group = f"bench-service-idle-{time.time_ns()}"
-        cmd = ours.consumer_command(
-            bootstrap, registry, topic, group, work / "idle-state", "exactly_once_v2", ["--http-port", str(port)]
-        )
-        p = Proc(cmd, work / "idle.out", work / "idle.err").start()
-        try:
-            # Every account's total committed and read back: the last account of the workload answers.
-            wait_answering(port, accounts[-1], 600)
-            time.sleep(2)
-            if use_wrk:
-                results["idle"] = wrk_load(port, accounts, args.seconds, args.connections, work)
-            else:
-                results["idle"] = python_load(port, accounts, args.seconds, args.connections)
-        finally:
-            p.stop()
+        results = measure(bootstrap, registry, args.size, args.accounts, args.reps, args.seconds, args.connections, work)
     (args.out / "service-results.json").write_text(json.dumps(results, indent=1))
-    idle = results["idle"]
-    print(
-        f"GET /accounts/{{account}} on one idle instance ({idle['tool']}): {idle['requests_per_s']:,.0f} requests/s, "
-        f"p50 {idle['p50_ms']} ms, p99 {idle['p99_ms']} ms, non-200 {idle['non_200']}\n"
-        f"drain of {args.size:,} tx, median of {args.reps}: service off {results['drain_service_off_records_per_s']:,.0f} "
-        f"records/s, on and asked ({results['requests_per_s_during_drain']:,.0f} requests/s meanwhile) "
-        f"{results['drain_service_on_records_per_s']:,.0f} records/s: {results['drain_ratio_on_off']:.2f} of off"
-    )
+    print(summary(results))
     return 0
 
 

@@ -16,8 +16,7 @@ from txpipe.schema import Transaction
 
 DEFAULT_START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 # Transactions made at a time. With reuse, also how many one message carries before a fresh one
-# replaces it: upb keeps every string set on a message in its arena until the message is freed
-# (refilling one message a million times grew the producer by 60 MiB; 1000 holds about 60 KiB).
+# replaces it: upb keeps every string set on a message until it is freed, so one message refilled forever grows.
 CHUNK = 1000
 # A 16-bit draw below this is a refund: 6554 / 65536 is 10.0%.
 _REFUND_BELOW = 6554

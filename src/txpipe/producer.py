@@ -341,10 +341,9 @@ def delivery_settings(stats: Stats) -> dict[str, object]:
     """Producer settings that route delivery reports to ``stats``.
 
     Without a ground truth to keep, librdkafka reports only failures: a success callback per record
-    cost about a tenth of the producer's time (a million sends took 4.4-4.6 s instead of 4.9-5.4 s).
-    Every record still ends in exactly one of three ways (acknowledged, reported failed, or still
-    queued when flush() gives up), so after the flush Stats.settle counts the acknowledged ones as
-    the rest.
+    costs time on every send (docs/bench/findings.md). Every record still ends in exactly one of
+    three ways (acknowledged, reported failed, or still queued when flush() gives up), so after the
+    flush Stats.settle counts the acknowledged ones as the rest.
     """
     return {"on_delivery": stats.on_delivery, "delivery.report.only.error": not stats.reports_successes}
 
@@ -461,7 +460,7 @@ class Sender:
         """Queues each transaction in turn until ``stop`` is requested, at most ``rate`` a second if set.
 
         This loop is the producer's hot path, so everything it looks up is bound to a local first
-        (a send() call per record, with its attribute lookups, cost about 3% more).
+        (a send() call per record, with its attribute lookups, was slower: docs/bench/findings.md).
         """
         stop = stop or _NEVER
         produce, poll, topic, header = self.producer.produce, self.producer.poll, self.topic, self.header
@@ -490,8 +489,7 @@ class Sender:
                         report = self._report_with_truth(tx)
                         produce(topic, value, key, on_delivery=report)
                     else:
-                        # The producer's own on_delivery reports it (delivery_settings). Passing
-                        # on_delivery=None instead cost about 7% of the loop in keyword parsing.
+                        # The producer's own on_delivery reports it (delivery_settings); on_delivery=None costs keyword parsing.
                         report = None
                         produce(topic, value, key)
                 except BufferError:  # local queue full: let deliveries drain, then retry
@@ -622,8 +620,7 @@ def run(args: argparse.Namespace, stop: _Stop, stats: Stats | None = None) -> St
     if ensure_topic(admin, args.topic, args.partitions, args.replication_factor, watch=watch):
         print(f"created topic {args.topic!r} ({args.partitions} partitions)", file=sys.stderr)
     check_write_access(admin, args.topic)
-    # The producer learns the topic's partitions now, in set-up, rather than holding the first
-    # records back while it asks (about 5-10 ms of a 10,000-record run).
+    # The producer learns the topic's partitions now, in set-up, rather than holding the first records back while it asks.
     try:
         producer.list_topics(args.topic, timeout=METADATA_TIMEOUT_S)
     except KafkaException as exc:

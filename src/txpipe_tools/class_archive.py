@@ -1,7 +1,7 @@
 """The consumer JVM's class-data archive (AppCDS): written when a consumer exits cleanly, mapped after.
 
 Loading the consumer's classes is most of its start-up; mapped from an archive they load faster
-(measurements: docs/tuning-notes-python.md). JDK 17 writes such an archive at the exit of a JVM
+(measurements: docs/operations.md). JDK 17 writes such an archive at the exit of a JVM
 started with ``-XX:ArchiveClassesAtExit``, and a JVM started with ``-XX:SharedArchiveFile`` maps it
 when it matches the JDK and the jar, and otherwise warns (on stderr, see
 ``docker/consumer.jvm-options``) and loads the classes as usual.

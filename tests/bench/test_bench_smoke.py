@@ -114,10 +114,20 @@ def test_bench_smoke_writes_every_figure(tmp_path: Path) -> None:
     kept = [row for row in rows if row["accounts"] == r["params"]["accounts"]]
     _positive("growth, consumer kept running", {f"{row['transactions']}": row.get("consumer_running_us_per_tx") for row in kept})
 
+    sv = r["service"]
+    _positive(
+        "service",
+        _numbers(sv, "drain_service_off_records_per_s", "drain_service_on_records_per_s", "drain_ratio_on_off"),
+    )
+    assert sv["requests_per_s_during_drain"] > 0, "the drain with the service on was never asked"
+    _positive("service.idle", _numbers(sv["idle"], "requests_per_s", "p50_ms", "p99_ms"))
+    assert sv["idle"]["non_200"] == 0, sv["idle"]
+
     assert r["targets"] and all(t["value"] is not None for t in r["targets"])
     table = (out / "README-table.md").read_text()
     assert "ProducerPerformance" in table and "ConsumerPerformance" in table and "EndToEndLatency" in table
     assert "producer linger.ms=0" in table
     assert "A consumer kept running" in table
+    assert "The consumer's HTTP service" in table and "GET /accounts/{account} per second" in table
     png = out / "bench-summary.png"
     assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -2,8 +2,10 @@
 equal the producer's ground truth on every instance, paging covers every account once, /metrics
 counts what the run held, and readiness follows the schema registry.
 
-Sizes: TXPIPE_LIVE_TX transactions for the one-instance test and TXPIPE_LIVE_MULTI_TX for the
-three-instance one (`make test` runs them small; `make test-live` at the issue's 50,000).
+Sizes: TXPIPE_LIVE_TX transactions for the one-instance test, TXPIPE_LIVE_MULTI_TX for the
+three-instance one and TXPIPE_LIVE_DISRUPT_TX for the scale 3->2->3 and kill -9 scenarios, the last
+two over MULTI_ACCOUNTS accounts (`make test` runs them small; `make test-live` at the issue's 50,000
+over 200 accounts).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource
 
 from tests import readme
+from txpipe.generator import account_numbers
 from txpipe.schema import AccountTotal
 from txpipe_tools import local_stack, verify
 from txpipe_tools.consumer_runner import ConsumerProcess
@@ -433,12 +436,13 @@ def test_answers_stay_committed_prefix_sums_while_instances_come_and_go(stack, t
     ports = [free_port() for _ in range(3)]
     consumers = [start_consumer(stack, topic, group, tmp_path, p, name=str(i)) for i, p in enumerate(ports)]
     truth_path = tmp_path / "truth.json"
-    accounts = [f"ACC-{i:04d}" for i in range(1, 101)]
+    accounts = account_numbers(MULTI_ACCOUNTS)
     try:
         wait_until(lambda: None if all(get_ok(p, "/health/live") for p in ports) else "not live", 120, "instances did not start")
         producer = subprocess.Popen(
             [sys.executable, "-m", "txpipe.producer", "-b", stack.bootstrap_servers, "-s", stack.schema_registry_url]
-            + ["-t", topic, "-n", str(DISRUPT_TX), "-a", "100", "--seed", "99", "-r", str(DISRUPT_TX // DISRUPT_SECONDS)]
+            + ["-t", topic, "-n", str(DISRUPT_TX), "-a", str(MULTI_ACCOUNTS), "--seed", "99"]
+            + ["-r", str(DISRUPT_TX // DISRUPT_SECONDS)]
             + ["--ground-truth", str(truth_path), "-q"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

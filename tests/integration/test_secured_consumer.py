@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -27,7 +28,7 @@ from txpipe.schema import Transaction
 from txpipe.totals import RunningTotals
 from txpipe_tools import local_stack
 from txpipe_tools.consumer_runner import ConsumerProcess
-from txpipe_tools.local_stack.security import all_secrets, read_properties
+from txpipe_tools.local_stack.security import _certificate, all_secrets, read_properties
 
 # Each mode on the session's secured stack of that mode (tests/conftest.py), with a pipeline of its own.
 pytestmark = [pytest.mark.integration, pytest.mark.parametrize("security", SECURED_MODES, indirect=True)]
@@ -148,3 +149,51 @@ def test_a_group_without_grants_is_named(secured, tmp_path):
     code, took, log = _refused(_consumer(secured, tmp_path, f"ungranted-{secrets.token_hex(3)}", config))
     assert code == 1 and took < REFUSAL_S, (code, took, log[-2000:])
     assert "not authorized" in log, log[-2000:]
+
+
+def _write(props: dict, path: Path) -> Path:
+    path.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
+    return path
+
+
+def test_an_unknown_user_is_refused_with_one_cause(secured, tmp_path):
+    props = read_properties(_files(secured)["java"]["consumer"])
+    if secured.mode == "sasl_ssl":  # no SCRAM credentials under that name: authentication fails
+        props["sasl.jaas.config"] = re.sub(r'username="[^"]*"', 'username="txpipe-stranger"', props["sasl.jaas.config"])
+        expected = "authentication failed"
+    else:  # a certificate from the stack's own CA for a name no ACL grants anything: authorization fails
+        material = tmp_path / "stranger"
+        material.mkdir()
+        for name in ("ca.crt", "ca.key"):
+            shutil.copy(Path(local_stack.security_files(secured.run_dir)["dir"]) / name, material / name)
+        _certificate(material, "txpipe-stranger", server=False)
+        props["ssl.keystore.location"] = str(material / "txpipe-stranger.pem")
+        expected = "not authorized"
+    code, took, log = _refused(_consumer(secured, tmp_path, secured.group, _write(props, tmp_path / "stranger.properties")))
+    assert code == 1 and took < REFUSAL_S, (code, took, log[-2000:])
+    assert expected in log, log[-2000:]
+
+
+def test_brokers_signed_by_an_untrusted_ca_end_the_consumer_fast(secured, tmp_path):
+    props = read_properties(_files(secured)["java"]["consumer"])
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "other-ca.key", "-out", "other-ca.crt",
+         "-subj", "/CN=not the stack's CA", "-days", "1"],
+        cwd=tmp_path, check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    props["ssl.truststore.location"] = str(tmp_path / "other-ca.crt")
+    code, took, log = _refused(_consumer(secured, tmp_path, secured.group, _write(props, tmp_path / "other-ca.properties")))
+    assert code == 1 and took < REFUSAL_S, (code, took, log[-2000:])
+    assert "TLS handshake with the brokers failed" in log, log[-2000:]
+
+
+def test_a_registry_refusing_the_credentials_ends_the_consumer_with_one_line(secured, tmp_path):
+    props = read_properties(_files(secured)["java"]["consumer"])
+    user, _, password = props["schema.registry.basic.auth.user.info"].partition(":")
+    wrong = f"not-{password}"
+    props["schema.registry.basic.auth.user.info"] = f"{user}:{wrong}"
+    code, took, log = _refused(_consumer(secured, tmp_path, secured.group, _write(props, tmp_path / "wrong-registry.properties")))
+    assert code == 1 and took < REFUSAL_S, (code, took, log[-2000:])
+    refusals = [line for line in log.splitlines() if "refused the consumer (HTTP 401)" in line]
+    assert len(refusals) == 1 and "schema.registry.basic.auth.user.info" in refusals[0], log[-2000:]
+    assert wrong not in log and password not in log

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import shutil
 import subprocess
 import sys
 import time
@@ -18,7 +19,7 @@ import pytest
 
 from tests.support.stacks import SECURED_MODES, own_pipeline
 from txpipe_tools import local_stack
-from txpipe_tools.local_stack.security import all_secrets, read_properties
+from txpipe_tools.local_stack.security import _certificate, all_secrets, read_properties
 
 # Each mode on the session's secured stack of that mode (tests/conftest.py), with a pipeline of its own.
 pytestmark = [pytest.mark.integration, pytest.mark.parametrize("security", SECURED_MODES, indirect=True)]
@@ -140,3 +141,48 @@ def test_an_untrusted_registry_certificate_is_not_retried(secured, pipeline, tmp
     lines = error_lines(result)
     assert len(lines) == 1 and "schema registry TLS failure" in lines[0], result.stderr
     assert "schema.registry.ssl.ca.location" in lines[0]
+
+
+def _other_ca(tmp_path: Path) -> Path:
+    """A CA certificate that signed nothing of the stack's."""
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "other-ca.key", "-out", "other-ca.crt",
+         "-subj", "/CN=not the stack's CA", "-days", "1"],
+        cwd=tmp_path, check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    return tmp_path / "other-ca.crt"
+
+
+def test_brokers_signed_by_an_untrusted_ca_end_it_at_once(secured, pipeline, tmp_path):
+    props = read_properties(secured.files["files"]["producer"])
+    props["ssl.ca.location"] = str(_other_ca(tmp_path))
+    config = tmp_path / "other-ca.properties"
+    config.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
+    result, elapsed = run_producer(secured, pipeline, "-n", "10", config=config)
+    assert result.returncode == 1, result.stderr
+    assert elapsed < REFUSAL_S
+    lines = error_lines(result)
+    assert len(lines) == 1 and "Kafka TLS failure" in lines[0], result.stderr
+
+
+def test_an_unknown_user_is_refused_with_one_line(secured, pipeline, tmp_path):
+    props = read_properties(secured.files["files"]["producer"])
+    if secured.mode == "sasl_ssl":  # a name the brokers hold no SCRAM credentials for: authentication fails
+        props["sasl.username"] = "txpipe-stranger"
+        cause = "Kafka authentication failed"
+    else:  # a certificate from the stack's own CA for a name no ACL grants anything: authorization fails
+        material = tmp_path / "stranger"
+        material.mkdir()
+        for name in ("ca.crt", "ca.key"):
+            shutil.copy(Path(secured.files["dir"]) / name, material / name)
+        _certificate(material, "txpipe-stranger", server=False)
+        props["ssl.certificate.location"] = str(material / "txpipe-stranger.crt")
+        props["ssl.key.location"] = str(material / "txpipe-stranger.key")
+        cause = "not authorized to"
+    config = tmp_path / "stranger.properties"
+    config.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
+    result, elapsed = run_producer(secured, pipeline, "-n", "10", config=config)
+    assert result.returncode == 1, result.stderr
+    assert elapsed < REFUSAL_S
+    lines = error_lines(result)
+    assert len(lines) == 1 and cause in lines[0], result.stderr

@@ -23,9 +23,18 @@ def decimal_texts(draw) -> str:
     sign = draw(st.sampled_from(["", "-", "+"]))
     whole = draw(digits)
     frac = draw(st.one_of(st.none(), st.text("0123456789", max_size=30)))
-    exp = draw(st.one_of(st.none(), st.integers(-340, 320)))
+    # Now and then an exponent far past the double's, and past what a decimal holds (about ±10**18).
+    exp = draw(st.one_of(st.none(), st.integers(-340, 320), st.integers(-(10**20), 10**20)))
     text = sign + whole + ("" if frac is None else "." + frac)
     return text if exp is None else f"{text}{draw(st.sampled_from('eE'))}{exp}"
+
+
+def _exact(text: str) -> Decimal | None:
+    """The text's value, or None when its exponent is past what a decimal holds."""
+    try:
+        return Decimal(text)
+    except ArithmeticError:
+        return None
 
 
 def _consumers_decimal(amount: float) -> Decimal:
@@ -47,6 +56,12 @@ def _consumers_decimal(amount: float) -> Decimal:
 @example("-0.000")
 @example("0")
 @example("35184372088831.99")
+@example("1e-3000000000000000000")
+@example("0e1000000000000000000")
+@example("1e999999999999999999")
+@example("1e-999999999999999999")
+@example("-0.0E-9223372036854775809")
+@example("1.5e+18446744073709551616")
 def test_an_amount_is_sent_only_if_the_consumer_reads_back_its_exact_value(text):
     try:
         amount = parse_amount(text)
@@ -55,6 +70,8 @@ def test_an_amount_is_sent_only_if_the_consumer_reads_back_its_exact_value(text)
         value = float(text)
         if not math.isfinite(value):
             assert "beyond the range of the schema's double" in message
+        elif _exact(text) is None:
+            assert message.startswith(f"{text!r} is out of range")
         elif Decimal(text) == 0:
             assert message == f"{text!r} is zero: {ZERO_AMOUNT}"
         else:

@@ -88,6 +88,35 @@ CASES = [
     ),
     _utf8_case(),
     Case(
+        "amounts with an exponent past what a decimal holds",
+        csv_bytes(
+            row("a", "1e-3000000000000000000"),
+            row("b", "0e1000000000000000000"),
+            row("c", "1e999999999999999999"),
+            row("d", "-2.5E+3000000000000000000"),
+            row("e", "2.50"),
+        ),
+        ["e"],
+        {2: "amount", 3: "amount", 4: "amount", 5: "amount"},
+        message="'1e-3000000000000000000' is out of range",
+    ),
+    Case(
+        "JSON Lines amounts with an exponent past what a decimal holds",
+        "\n".join(
+            [
+                jrow("a", "1e-3000000000000000000"),
+                jrow("b", "-0e1000000000000000000"),
+                jrow("c", '"1E+3000000000000000000"'),
+                jrow("d", "2.50"),
+            ]
+        ).encode()
+        + b"\n",
+        ["d"],
+        {1: "amount", 2: "amount", 3: "amount"},
+        suffix=".jsonl",
+        message="'1e-3000000000000000000' is out of range",
+    ),
+    Case(
         "JSON Lines integer amount of 400 digits",
         "\n".join([jrow("a", "9" * 400), jrow("b", "12"), jrow("c", "2" + "0" * 308)]).encode() + b"\n",
         ["b"],

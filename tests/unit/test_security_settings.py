@@ -8,7 +8,8 @@ import pytest
 
 from txpipe_tools.local_stack import kafka_nodes, read_properties, server_properties
 from txpipe_tools.local_stack.acls import pipeline_grants
-from txpipe_tools.local_stack.security import all_secrets, make_material, write_client_files
+from txpipe_tools.local_stack.base import StackError
+from txpipe_tools.local_stack.security import all_secrets, make_material, material_for, write_client_files
 
 
 @pytest.fixture(scope="module", params=["sasl_ssl", "mtls"])
@@ -62,3 +63,16 @@ def test_client_files_are_private_and_in_each_apps_format(material):
     for path in [files[r] for r in ("producer", "consumer", "admin", "nobody")]:
         assert Path(path).stat().st_mode & 0o077 == 0
     assert all(len(p) == 32 for p in all_secrets(material))
+
+
+def test_a_kept_data_dir_keeps_its_passwords_and_refuses_another_mode(tmp_path):
+    # KRaft keeps the SCRAM credentials it was formatted with: new ones would lock every user out.
+    sec = tmp_path / "data" / "security"
+    first = material_for(sec, "sasl_ssl")
+    secrets_before = Path(first["secrets"]).read_text()
+    ca_before = Path(first["ca"]).read_bytes()
+    again = material_for(sec, "sasl_ssl")
+    assert again == first
+    assert Path(again["secrets"]).read_text() == secrets_before and Path(again["ca"]).read_bytes() == ca_before
+    with pytest.raises(StackError, match=r"secured as sasl_ssl, not mtls: give --security sasl_ssl, or a new --data-dir"):
+        material_for(sec, "mtls")

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from txpipe.totals import RunningTotals, amount_decimal, format_total
+from txpipe.totals import EXACT, RunningTotals, amount_decimal, format_total
 
 
 def test_ten_dimes_make_exactly_one():
@@ -43,3 +43,13 @@ def test_counts_follow_adds():
     assert totals.add("A", -0.5) == Decimal("1.0")
     totals.add("B", 2.0)
     assert totals.counts == {"A": 2, "B": 1}
+
+
+def test_the_doubles_extremes_add_and_format_exactly():
+    # Any finite double the producer sends, however large or small, adds and formats without a trap.
+    totals = RunningTotals()
+    for amount in (5e-324, 1.7976931348623157e308, -5e-324, 2.2250738585072014e-308, 1.7976931348623157e308):
+        totals.add("A", amount)
+    expected = EXACT.add(Decimal("3.5953862697246314e308"), Decimal("2.2250738585072014e-308"))
+    assert totals.totals["A"] == expected
+    assert Decimal(totals.formatted()["A"]) == expected

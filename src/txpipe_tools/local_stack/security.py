@@ -98,6 +98,22 @@ def _certificate(sec: Path, name: str, server: bool) -> None:
     os.chmod(sec / f"{name}.key", 0o600)
 
 
+def material_for(sec: Path, mode: str) -> dict[str, Any]:
+    """The material in ``sec`` when a kept data dir already holds it for ``mode``, else new material.
+
+    KRaft keeps the SCRAM credentials it was formatted with (``format --ignore-formatted`` leaves a
+    formatted log alone), so new passwords on a kept data dir would lock every user out."""
+    secret_file = sec / "secrets.json"
+    if not secret_file.is_file():
+        return make_material(sec, mode)
+    kept = (sec / "mode").read_text().strip() if (sec / "mode").is_file() else "unknown"
+    if kept != mode:
+        raise StackError(
+            f"the data dir {sec.parent} was secured as {kept}, not {mode}: give --security {kept}, or a new --data-dir"
+        )
+    return {"mode": mode, "dir": str(sec), "ca": str(sec / "ca.crt"), "secrets": str(secret_file)}
+
+
 def make_material(sec: Path, mode: str) -> dict[str, Any]:
     """Makes the CA, the certificates and the passwords in ``sec``; returns what state.json records
     about them (paths only, never a secret)."""
@@ -113,6 +129,7 @@ def make_material(sec: Path, mode: str) -> dict[str, Any]:
     registry_passwords = {user: secrets.token_hex(16) for user in REGISTRY_ROLES}
     secret_file = sec / "secrets.json"
     write_secret(secret_file, json.dumps({"kafka": passwords, "registry": registry_passwords}, indent=2) + "\n")
+    (sec / "mode").write_text(mode + "\n")
     info: dict[str, Any] = {"mode": mode, "dir": str(sec), "ca": str(sec / "ca.crt"), "secrets": str(secret_file)}
     return info
 

@@ -120,7 +120,7 @@ def up(
     write_state(state, run_dir)
     try:
         if security != "plaintext":
-            info = sec.make_material(ddir / "security", security)
+            info = sec.material_for(ddir / "security", security)
             info["files"] = sec.write_client_files(info)
             state["security"] = info
             write_state(state, run_dir)

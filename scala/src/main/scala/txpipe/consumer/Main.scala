@@ -24,7 +24,14 @@ import org.apache.kafka.streams.state.HostInfo
 import org.apache.kafka.streams.{CloseOptions, KafkaStreams, KeyQueryMetadata, StreamsConfig}
 import org.slf4j.LoggerFactory
 import txpipe.consumer.lifecycle.{ByAccountPurge, ThreadReplacement, TopicSetup}
-import txpipe.consumer.output.{DeadLetters, LinesFlushedOnAck}
+import txpipe.consumer.output.{DeadLetters, LinesFlushedOnAck, StdoutLines}
+import txpipe.consumer.registry.{
+  HttpSchemaRegistry,
+  RegistryAuthenticationFailed,
+  RegistryLookupAbandoned,
+  RegistryTrustFailed,
+  SchemaRegistryException
+}
 import txpipe.consumer.service.{
   CommittedTotals,
   HttpService,
@@ -230,13 +237,14 @@ object Main {
         shutdownHookRunning = true
         log.info("shutdown requested, closing Kafka Streams")
         // Ends a lookup that is waiting out a registry outage (its record is not dead-lettered but
-        // read again after a restart), or close would wait the full timeout; known schemas still answer.
-        registry.close()
+        // read again after a restart), or close would wait the full timeout; lookups still ask once.
+        registry.stopWaiting()
         service.foreach(_.close())
         // Leaving the group hands this instance's partitions over at once, not after session.timeout.ms.
         val leave =
           CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP).withTimeout(CloseTimeout)
         if (!streams.close(leave)) log.warn(s"Kafka Streams did not close within $CloseTimeout")
+        registry.close()
         StdoutLines.flush()
         log.info(s"counts at shutdown: ${counters.summary}")
         stopped.countDown()
@@ -247,9 +255,10 @@ object Main {
     streams.start()
     stopped.await()
     if (!shutdownHookRunning) {
-      registry.close()
+      registry.stopWaiting()
       service.foreach(_.close())
       streams.close(CloseTimeout)
+      registry.close()
       StdoutLines.flush()
       log.info(s"counts at exit: ${counters.summary}")
     }
@@ -345,7 +354,7 @@ object Main {
     p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, Int.box(options.replicationFactor.fold(-1)(_.toInt)))
     options.stateDir.foreach(dir => p.put(StreamsConfig.STATE_DIR_CONFIG, dir))
     p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, Long.box(options.commitIntervalMs))
-    // The settings below were each measured side by side: docs/tuning-notes-scala.md has the figures.
+    // The settings below were each measured side by side: docs/operations.md has the figures.
     // Streams lingers 100 ms for bigger batches, but every exactly-once commit must first send and
     // await whatever is lingering, with processing stopped; 5 ms leaves little to wait for.
     p.put(StreamsConfig.producerPrefix(ProducerConfig.LINGER_MS_CONFIG), Int.box(5))

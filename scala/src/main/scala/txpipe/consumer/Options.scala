@@ -4,6 +4,7 @@ import java.time.Duration
 import java.time.format.DateTimeParseException
 
 import scopt.{OEffect, OParser}
+import txpipe.consumer.registry.HttpSchemaRegistry
 
 /** The command line of the consumer. */
 final case class Options(

@@ -7,7 +7,8 @@ import org.apache.kafka.streams.Topology
 import org.apache.kafka.streams.processor.api.{Processor, ProcessorSupplier}
 import org.apache.kafka.streams.state.Stores
 import txpipe.consumer.decoding.{SchemaCheck, TransactionDecoder}
-import txpipe.consumer.output.DeadLetters
+import txpipe.consumer.output.{DeadLetters, LineSink, StdoutLines}
+import txpipe.consumer.registry.SchemaRegistry
 import txpipe.consumer.routing.AccountPlacement
 import txpipe.consumer.storage.SeenIds
 import txpipe.consumer.totals.TotalsProcessor

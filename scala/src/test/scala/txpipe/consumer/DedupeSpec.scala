@@ -15,6 +15,7 @@ import txpipe.consumer.output.DlqHeaders
 import txpipe.consumer.storage.{SeenIdStore, SeenMark}
 import txpipe.consumer.totals.TotalsProcessor
 import txpipe.v1.AccountTotal
+import txpipe.consumer.registry.RegisteredSchema
 
 /** Re-sent transactions (same account and transaction_id) are counted once, within the retention. */
 class DedupeSpec extends AnyFunSuite {

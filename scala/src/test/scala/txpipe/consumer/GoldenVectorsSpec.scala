@@ -10,6 +10,8 @@ import com.google.protobuf.timestamp.Timestamp
 import org.scalatest.funsuite.AnyFunSuite
 import txpipe.consumer.decoding.{SchemaCheck, TransactionDecoder, WireFormat}
 import txpipe.v1.Transaction
+import txpipe.consumer.registry.RegisteredSchema
+import txpipe.consumer.totals.Amounts
 
 /** The wire vectors the Python side writes: both implementations must read them the same way. */
 class GoldenVectorsSpec extends AnyFunSuite {

@@ -1,6 +1,7 @@
 package txpipe.consumer
 
 import java.util.concurrent.atomic.AtomicInteger
+import txpipe.consumer.registry.{RegisteredSchema, SchemaRegistry}
 
 /** A registry held in a map, counting lookups so tests can see the cache at work. */
 final class InMemorySchemaRegistry(schemas: Map[Int, RegisteredSchema]) extends SchemaRegistry {

@@ -14,6 +14,7 @@ import org.scalatest.funsuite.AnyFunSuite
 import txpipe.consumer.decoding.FieldLimits
 import txpipe.consumer.output.DlqHeaders
 import txpipe.v1.Transaction
+import txpipe.consumer.registry.RegisteredSchema
 
 /** No record, however large, stops the consumer: over a limit it goes to the DLQ, and a dead
   * letter too large for the DLQ becomes a marker. */

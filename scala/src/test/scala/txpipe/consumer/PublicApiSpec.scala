@@ -22,9 +22,15 @@ class PublicApiSpec extends AnyFunSuite {
   // Kafka's RecordHeaders is the usual way to build headers and the one accepted exception.
   private val allowed = Set("org.apache.kafka.common.header.internals.RecordHeaders")
 
+  // The package name anywhere but the allowed import (not the English word "internal"), so renames
+  // (`state.{internals => i}`) and wildcard imports followed by `internals.X` are caught too.
   private val forbidden = Seq(
-    "an internals package" -> """\b(?:org|com|io|java|scala)\.[A-Za-z0-9_.]*\.internals?\.[A-Za-z0-9_.{}, ]+""".r,
-    "reflection" -> """\bjava\.lang\.reflect\b|\bgetDeclared(?:Field|Method|Constructor)s?\b|\bsetAccessible\b""".r,
+    "an internals package" ->
+      """\b(?:org|com|io|java|scala)\.[A-Za-z0-9_.]*\.internals?\.[A-Za-z0-9_.{}, ]+|\binternals\b|\binternal\.[A-Za-z{]""".r,
+    "reflection" ->
+      ("""\bjava\.lang\.reflect\b|\bgetDeclared(?:Field|Method|Constructor)s?\b|\bsetAccessible\b|""" +
+        """\bget(?:Method|Field|Constructor)s?\(|\.invoke\(|\bMethodHandles?\b|\bVarHandle\b|\bscala\.reflect\.runtime\b|""" +
+        """\bClass\.forName\b""").r,
     "a dynamic proxy" -> """\bProxy\.newProxyInstance\b|\bInvocationHandler\b""".r
   )
 
@@ -38,7 +44,14 @@ class PublicApiSpec extends AnyFunSuite {
     assert(violations("import org.apache.kafka.streams.processor.internals.{InternalProcessorContext, ProcessorContextUtils}").nonEmpty)
     assert(violations("val f = classOf[X].getDeclaredField(\"db\"); f.setAccessible(true)").size == 2)
     assert(violations("java.lang.reflect.Proxy.newProxyInstance(l, is, h)").nonEmpty)
+    assert(violations("import org.apache.kafka.streams.state.{internals => i}").nonEmpty)
+    assert(violations("import org.apache.kafka.streams.state._; val s: internals.RocksDBStore = null").nonEmpty)
+    assert(violations("classOf[X].getMethod(\"open\").invoke(x)").size == 2)
+    assert(violations("MethodHandles.privateLookupIn(c, l)").nonEmpty)
+    assert(violations("import scala.reflect.runtime.universe._").nonEmpty)
+    assert(violations("Class.forName(\"org.rocksdb.RocksDB\")").nonEmpty)
     assert(violations("import org.apache.kafka.common.header.internals.RecordHeaders").isEmpty)
+    assert(violations("message.getFieldList.asScala").isEmpty)
     assert(violations("import org.apache.kafka.streams.state.Stores").isEmpty)
   }
 

@@ -18,6 +18,8 @@ import txpipe.consumer.decoding.TransactionDecoder
 import txpipe.consumer.output.DlqHeaders
 import txpipe.consumer.routing.{AccountPlacement, Origin}
 import txpipe.v1.AccountTotal
+import txpipe.consumer.registry.RegisteredSchema
+import txpipe.consumer.totals.Amounts
 
 class TransactionTopologySpec extends AnyFunSuite {
 

@@ -2,7 +2,7 @@ package txpipe.consumer.decoding
 
 import java.util.concurrent.ConcurrentHashMap
 
-import txpipe.consumer.{RegisteredSchema, SchemaRegistry}
+import txpipe.consumer.registry.{RegisteredSchema, SchemaRegistry}
 
 /** Decides, once per (schema id, message indexes), whether a frame carries the expected message. */
 final class SchemaCheck(registry: SchemaRegistry, expectedMessage: String) {

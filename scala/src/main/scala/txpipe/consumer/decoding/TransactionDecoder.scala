@@ -3,7 +3,7 @@ package txpipe.consumer.decoding
 import com.google.protobuf.{CodedInputStream, InvalidProtocolBufferException}
 import scala.util.control.NonFatal
 
-import txpipe.consumer.SchemaRegistryException
+import txpipe.consumer.registry.SchemaRegistryException
 import txpipe.v1.Transaction
 
 /** Turns a raw record into a valid Transaction, or a one-line reason why it is not one.

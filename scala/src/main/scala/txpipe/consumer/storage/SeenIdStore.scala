@@ -50,8 +50,8 @@ final class SeenIdStore(
   private val writeOptions = new WriteOptions().setDisableWAL(true)
   private var dir: File = _
   // The segment after the newest, opened ahead on the files thread: creating a RocksDB database
-  // syncs its first files to disk, 10-20 ms on a quiet disk and over 100 ms on a busy one, which
-  // the stream thread would otherwise spend each time time moves into a new segment.
+  // syncs its first files to disk, a wait the stream thread would otherwise take each time time
+  // moves into a new segment (docs/storage.md).
   private var spare: SeenIdStore.Spare = _
   private var open = false
   // The latest first-seen time put, which decides what has expired.

@@ -4,7 +4,6 @@ import java.math.BigDecimal
 import java.util
 
 import org.apache.kafka.streams.state.KeyValueStore
-import txpipe.consumer.Amounts
 import txpipe.v1.AccountTotal
 
 /** The running sums of a task's most recently counted accounts, parsed, in front of its totals store.

@@ -13,7 +13,8 @@ import txpipe.consumer.decoding.{DecodedTransaction, TransactionDecoder}
 import txpipe.consumer.output.DeadLetters
 import txpipe.consumer.routing.{AccountPlacement, Origin}
 import txpipe.consumer.storage.SeenMark
-import txpipe.consumer.{Amounts, Counters, LineSink}
+import txpipe.consumer.Counters
+import txpipe.consumer.output.LineSink
 
 /** The one step of the topology: decodes each input record, adds a valid transaction to its
   * account's exact running total once per (account_number, transaction_id), and sends the new

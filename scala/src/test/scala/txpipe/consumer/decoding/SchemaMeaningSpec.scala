@@ -4,7 +4,8 @@ import java.util.Base64
 
 import com.google.protobuf.DescriptorProtos.{DescriptorProto, FieldDescriptorProto, FileDescriptorProto}
 import org.scalatest.funsuite.AnyFunSuite
-import txpipe.consumer.{InMemorySchemaRegistry, RegisteredSchema, TestFrames}
+import txpipe.consumer.{InMemorySchemaRegistry, TestFrames}
+import txpipe.consumer.registry.{RegisteredSchema, SchemaRegistry}
 
 /** The writer's schema must mean what the consumer reads: the five fields, by number and type. */
 class SchemaMeaningSpec extends AnyFunSuite {
@@ -88,7 +89,7 @@ class SchemaMeaningSpec extends AnyFunSuite {
   }
 
   test("frames naming ever new schema ids never hold more than the cap of decisions") {
-    val anyId = new txpipe.consumer.SchemaRegistry {
+    val anyId = new SchemaRegistry {
       override def schemaById(id: Int): Option[RegisteredSchema] = Some(RegisteredSchema("PROTOBUF", V1))
     }
     val check = new SchemaCheck(anyId, "txpipe.v1.Transaction")

@@ -4,7 +4,8 @@ import java.util.Base64
 
 import com.google.protobuf.DescriptorProtos.{DescriptorProto, FileDescriptorProto}
 import org.scalatest.funsuite.AnyFunSuite
-import txpipe.consumer.{InMemorySchemaRegistry, RegisteredSchema, TestFrames}
+import txpipe.consumer.{InMemorySchemaRegistry, TestFrames}
+import txpipe.consumer.registry.RegisteredSchema
 
 class SchemaOutlineSpec extends AnyFunSuite {
 

@@ -1,4 +1,4 @@
-package txpipe.consumer
+package txpipe.consumer.totals
 
 import java.math.{BigDecimal, MathContext, RoundingMode}
 
@@ -25,7 +25,7 @@ object Amounts {
   /** The shortest decimal that converts back to exactly `d`, as Python's repr would print it. */
   def fromDouble(d: Double): BigDecimal = {
     require(!d.isNaN && !d.isInfinite, s"amount is not a finite number: $d")
-    // Money almost always has at most two decimals; this skips the search below (a tenth of the cost).
+    // Money almost always has at most two decimals; this skips the search below, which costs far more.
     if (math.abs(d) < CentsFastPathLimit) {
       val cents = BigDecimal.valueOf(math.round(d * 100), 2)
       if (cents.doubleValue == d) return cents.stripTrailingZeros

@@ -1,4 +1,4 @@
-package txpipe.consumer
+package txpipe.consumer.totals
 
 import java.math.BigDecimal
 

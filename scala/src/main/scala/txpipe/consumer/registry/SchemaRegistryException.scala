@@ -1,4 +1,4 @@
-package txpipe.consumer
+package txpipe.consumer.registry
 
 /** A registry failure that is the consumer's problem, not the record's: it never sends a record
   * to the DLQ, it stops processing. */

@@ -1,4 +1,4 @@
-package txpipe.consumer
+package txpipe.consumer.registry
 
 import java.net.InetSocketAddress
 import java.nio.charset.StandardCharsets.UTF_8
@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets.UTF_8
 import com.sun.net.httpserver.{HttpExchange, HttpsConfigurator, HttpsServer}
 import org.scalatest.funsuite.AnyFunSuite
 import txpipe.consumer.security.{RegistryClientSettings, TestCertificates}
+import txpipe.consumer.TempDirs
 
 /** The registry client over HTTPS with credentials from the client config, against a throwaway
   * HTTPS server on 127.0.0.1 with a self-signed certificate. */

@@ -1,4 +1,4 @@
-package txpipe.consumer
+package txpipe.consumer.registry
 
 import java.io.IOException
 import java.net.URI
@@ -138,11 +138,15 @@ final class HttpSchemaRegistry(
     }
   }
 
-  /** Ends every wait for the registry: a lookup waiting now, or later, throws RegistryLookupAbandoned. */
-  override def close(): Unit = closeLock.synchronized {
+  /** Ends every wait for the registry, for a shutdown: a lookup still asks once, and where it would
+    * wait (an outage, or a 404 it would ask again) it throws RegistryLookupAbandoned instead. */
+  def stopWaiting(): Unit = closeLock.synchronized {
     closed = true
     closeLock.notifyAll()
   }
+
+  /** Same as stopWaiting: the HTTP client holds nothing that needs releasing. */
+  override def close(): Unit = stopWaiting()
 
   // The schema, or None once the registry has said 404 for `waitForMissing`.
   private def lookUp(id: Int, waitForMissing: Duration): Option[RegisteredSchema] = {
@@ -151,7 +155,8 @@ final class HttpSchemaRegistry(
     var backoff = initialBackoff
     var attempt = 1
     while (true) {
-      if (closed) throw new RegistryLookupAbandoned(s"stopped while looking up schema id $id at $shownUrl")
+      // The first ask is always sent: while Streams closes, its last records may name a schema not yet seen.
+      if (closed && attempt > 1) throw new RegistryLookupAbandoned(s"stopped while looking up schema id $id at $shownUrl")
       val started = System.nanoTime()
       val answer =
         try send(uri)
@@ -175,6 +180,7 @@ final class HttpSchemaRegistry(
         case Right((status, body)) => s"HTTP $status: ${abbreviate(body)}"
         case Left(why) => why
       }
+      if (closed) throw new RegistryLookupAbandoned(s"stopped while looking up schema id $id at $shownUrl ($retryBecause)")
       // Skipping the record would lose it, so a registry outage stalls processing instead.
       log.warn(s"schema registry at $shownUrl cannot answer for schema id $id ($retryBecause); retrying in ${backoff.toMillis} ms (attempt $attempt)")
       val sleep = if (retryBecause.startsWith("HTTP 404")) min(backoff, remaining(giveUpOnMissing)) else backoff

@@ -1,4 +1,4 @@
-package txpipe.consumer
+package txpipe.consumer.registry
 
 import java.net.InetSocketAddress
 import java.nio.charset.StandardCharsets.UTF_8
@@ -10,6 +10,7 @@ import com.sun.net.httpserver.{HttpExchange, HttpServer}
 import org.apache.kafka.common.serialization.{ByteArrayDeserializer, ByteArraySerializer}
 import org.apache.kafka.streams.{StreamsConfig, TopologyTestDriver}
 import org.scalatest.funsuite.AnyFunSuite
+import txpipe.consumer.{TempDirs, TestFrames, TransactionTopology}
 
 /** The registry's failures are the consumer's, never the record's: nothing reaches the DLQ. */
 class RegistryFailureSpec extends AnyFunSuite {

@@ -1,4 +1,4 @@
-package txpipe.consumer
+package txpipe.consumer.registry
 
 import java.net.InetSocketAddress
 import java.nio.charset.StandardCharsets.UTF_8
@@ -42,6 +42,7 @@ class HttpSchemaRegistrySpec extends AnyFunSuite with BeforeAndAfterAll {
             // Not there for the first two asks: a schema registered a moment ago, on a replica behind.
             if (lateHits.incrementAndGet() <= 2) reply(ex, 404, """{"error_code":40403,"message":"Schema not found"}""")
             else reply(ex, 200, """{"schemaType":"PROTOBUF","schema":"syntax = \"proto3\"; message C {}"}""")
+          case "7" => reply(ex, 503, """{"error_code":50301,"message":"down"}""")
           case _ => reply(ex, 404, """{"error_code":40403,"message":"Schema not found"}""")
         }
       }
@@ -57,6 +58,8 @@ class HttpSchemaRegistrySpec extends AnyFunSuite with BeforeAndAfterAll {
             else """{"schemaType":"PROTOBUF","schema":"message D {}"}""")
         else reply(ex, 401, """{"error_code":401,"message":"Unauthorized"}""")
     )
+    // A registry that knows the credentials but denies this user (HTTP 403).
+    server.createContext("/forbidden/", (ex: HttpExchange) => reply(ex, 403, """{"error_code":403,"message":"Forbidden"}"""))
     // The registry's root, as the brief's URL without /apis/ccompat/v7 reaches it.
     server.createContext("/schemas/", (ex: HttpExchange) => reply(ex, 404, "<html>Not Found</html>"))
     server.start()
@@ -156,6 +159,21 @@ class HttpSchemaRegistrySpec extends AnyFunSuite with BeforeAndAfterAll {
     assert(result.get(5, java.util.concurrent.TimeUnit.SECONDS).isInstanceOf[RegistryLookupAbandoned])
   }
 
+  test("once told to stop waiting, a lookup still asks once: a known schema is found, an outage ends at once") {
+    val registry = new HttpSchemaRegistry(url, initialBackoff = Duration.ofSeconds(10))
+    registry.stopWaiting()
+    // Streams' close can still process records naming a schema this instance has not seen yet.
+    assert(registry.schemaById(1).map(_.schemaType) == Some("PROTOBUF"))
+    val before = hits.get
+    val started = System.nanoTime()
+    val down = new HttpSchemaRegistry(url, initialBackoff = Duration.ofSeconds(10))
+    down.stopWaiting()
+    val outcome = intercept[RegistryLookupAbandoned](down.schemaById(7))
+    assert(hits.get == before + 1, "asked exactly once")
+    assert(System.nanoTime() - started < Duration.ofSeconds(5).toNanos, "did not wait out the 10 s backoff")
+    assert(outcome.getMessage.contains("HTTP 503"))
+  }
+
   test("credentials in the URL are sent as basic auth and never shown; a refusal is a typed failure naming the registry") {
     val good = new HttpSchemaRegistry(s"http://app:s3cr3t%21@127.0.0.1:${server.getAddress.getPort}/secure")
     assert(good.shownUrl == s"$root/secure")
@@ -168,6 +186,15 @@ class HttpSchemaRegistrySpec extends AnyFunSuite with BeforeAndAfterAll {
     assert(bad.probe(soon) == Left(e.getMessage))
     val none = new HttpSchemaRegistry(s"$root/secure")
     assert(none.probe(soon).left.exists(_.endsWith("it needs credentials, and none were given")))
+  }
+
+  test("a 403 stops the lookup and the probe alike, as a refusal naming the registry and never the password") {
+    val denied = new HttpSchemaRegistry(s"http://app:s3cr3t%21@127.0.0.1:${server.getAddress.getPort}/forbidden")
+    val e = intercept[RegistryAuthenticationFailed](denied.schemaById(1))
+    assert(e.getMessage ==
+      s"schema registry at $root/forbidden refused the consumer (HTTP 403): check the credentials given with the registry URL")
+    assert(!e.getMessage.contains("s3cr3t"))
+    assert(denied.probe(soon) == Left(e.getMessage))
   }
 
   test("the start-up probe accepts the Confluent API and names the fix for the registry's bare root") {

@@ -1,4 +1,4 @@
-package txpipe.consumer
+package txpipe.consumer.output
 
 /** Where the "(account, total)" lines go. */
 trait LineSink {

@@ -1,4 +1,4 @@
-package txpipe.consumer
+package txpipe.consumer.registry
 
 /** A schema as the registry returns it.
   *

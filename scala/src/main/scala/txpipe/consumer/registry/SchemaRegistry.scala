@@ -1,4 +1,4 @@
-package txpipe.consumer
+package txpipe.consumer.registry
 
 /** Looks up the schemas that record values name by id. */
 trait SchemaRegistry {
