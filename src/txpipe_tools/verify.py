@@ -7,6 +7,7 @@ import json
 import ssl
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ def read_totals_topic(
     expected: dict[str, str] | None = None,
     timeout: float = 60,
     config: dict[str, str] | None = None,
+    on_record: Callable[[str, AccountTotal], None] | None = None,
 ) -> dict[str, AccountTotal]:
     """The last committed AccountTotal per account in ``topic``, read with read_committed.
 
@@ -35,6 +37,7 @@ def read_totals_topic(
     total before the transaction carrying it commits, so right after the last log line
     the topic may still be a commit interval behind. Raises TimeoutError saying what
     was missing. ``config`` adds client settings (librdkafka keys: a secured cluster's TLS and credentials).
+    ``on_record`` is told of every committed record read, not only each account's latest.
     """
     security = {k: v for k, v in (config or {}).items() if not k.startswith("schema.registry.")}
     consumer = Consumer(
@@ -76,7 +79,10 @@ def read_totals_topic(
                 key, value = msg.key(), msg.value()
                 if key is None or value is None:
                     raise KafkaException(f"{topic}: the record at offset {msg.offset()} has no key or no value")
-                latest[key.decode("utf-8")] = AccountTotal.FromString(value)
+                account, total = key.decode("utf-8"), AccountTotal.FromString(value)
+                latest[account] = total
+                if on_record is not None:
+                    on_record(account, total)
             if pending:
                 # Positions, not record offsets: a transaction's commit marker is the last offset and is never returned.
                 for tp in consumer.position([TopicPartition(topic, p) for p in pending]):

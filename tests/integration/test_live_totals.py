@@ -32,7 +32,6 @@ from confluent_kafka.admin import AdminClient, ConfigResource
 
 from tests import readme
 from txpipe.generator import account_numbers
-from txpipe.schema import AccountTotal
 from txpipe_tools import local_stack, verify
 from txpipe_tools.consumer_runner import ConsumerProcess
 
@@ -388,34 +387,14 @@ def committed_totals_records(bootstrap: str, topic: str, timeout: float = 120) -
         f"{topic} rolls segments early (segment.ms {segment_ms}, segment.bytes {segment_bytes}): compaction "
         "could remove committed totals before they are read"
     )
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"committed-{secrets.token_hex(4)}",
-            "enable.auto.commit": False,
-            "isolation.level": "read_committed",
-        }
+    seen: dict[str, set[tuple[str, int]]] = {}
+    verify.read_totals_topic(
+        bootstrap,
+        topic,
+        timeout=timeout,
+        on_record=lambda account, t: seen.setdefault(account, set()).add((t.total, t.transaction_count)),
     )
-    try:
-        partitions = consumer.list_topics(topic, timeout=30).topics[topic].partitions
-        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1] for p in partitions}
-        consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
-        seen: dict[str, set[tuple[str, int]]] = {}
-        pending = {p for p, end in ends.items() if end > 0}
-        deadline = time.monotonic() + timeout
-        while pending:
-            assert time.monotonic() < deadline, f"{topic}: partitions {sorted(pending)} not read to their end within {timeout}s"
-            msg = consumer.poll(0.2)
-            if msg is not None and not msg.error() and msg.value() is not None:
-                t = AccountTotal.FromString(msg.value())
-                seen.setdefault(t.account_number, set()).add((t.total, t.transaction_count))
-            # Positions, not offsets: a transaction's commit marker ends a partition and is never returned.
-            for tp in consumer.position([TopicPartition(topic, p) for p in pending]):
-                if tp.offset >= ends[tp.partition]:
-                    pending.discard(tp.partition)
-        return seen
-    finally:
-        consumer.close()
+    return seen
 
 
 def check_answers_committed(answers: list[tuple[int, str, int, Any]], committed: dict[str, set[tuple[str, int]]]) -> None:

@@ -61,6 +61,19 @@ def error_lines(result) -> list[str]:
     return lines
 
 
+def write_config(props: dict[str, str], path: Path) -> Path:
+    path.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
+    return path
+
+
+def refused(stack, topic: str, *extra: str, config: str | Path | None = None) -> tuple[list[str], str]:
+    """Ten rows sent with ``config``: the run must end with exit 1 within REFUSAL_S; its error lines and stderr."""
+    result, elapsed = run_producer(stack, topic, "-n", "10", *extra, config=config)
+    assert result.returncode == 1, result.stderr
+    assert elapsed < REFUSAL_S
+    return error_lines(result), result.stderr
+
+
 def test_the_producer_sends_with_the_stacks_client_config(secured, pipeline, tmp_path):
     truth = tmp_path / "truth.json"
     result, _ = run_producer(
@@ -85,13 +98,9 @@ def test_a_wrong_password_or_certificate_ends_at_once(secured, pipeline, tmp_pat
         props["ssl.certificate.location"] = str(tmp_path / "c.pem")
         props["ssl.key.location"] = str(tmp_path / "k.pem")
         cause = "Kafka TLS failure"
-    config = tmp_path / "wrong.properties"
-    config.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
-    result, elapsed = run_producer(secured, pipeline, "-n", "10", config=config)
-    assert result.returncode == 1, result.stderr
-    assert elapsed < REFUSAL_S
-    lines = error_lines(result)
-    assert len(lines) == 1 and cause in lines[0], result.stderr
+    config = write_config(props, tmp_path / "wrong.properties")
+    lines, stderr = refused(secured, pipeline, config=config)
+    assert len(lines) == 1 and cause in lines[0], stderr
 
 
 @pytest.mark.parametrize(("role", "exists"), [("nobody", False), ("consumer", False), ("nobody", True), ("consumer", True)])
@@ -100,46 +109,32 @@ def test_a_user_without_the_acls_is_refused_naming_the_topic(secured, pipeline, 
         made, _ = run_producer(secured, pipeline, "-n", "1", config=secured.files["files"]["producer"])
         assert made.returncode == 0, made.stderr
     config = secured.files["files"]["librdkafka"][role]
-    result, elapsed = run_producer(secured, pipeline, "-n", "10", config=config)
-    assert result.returncode == 1, result.stderr
-    assert elapsed < REFUSAL_S
-    lines = error_lines(result)
-    assert len(lines) == 1 and "not authorized to" in lines[0] and repr(pipeline) in lines[0], result.stderr
+    lines, stderr = refused(secured, pipeline, config=config)
+    assert len(lines) == 1 and "not authorized to" in lines[0] and repr(pipeline) in lines[0], stderr
     if exists and role == "consumer":  # it may read the topic, not write it
         assert lines[0].startswith("error: not authorized to WRITE"), lines
 
 
 def test_no_client_config_against_the_secured_listener_fails_with_a_hint(secured, pipeline):
-    result, elapsed = run_producer(secured, pipeline, "-n", "10")
-    assert result.returncode == 1, result.stderr
-    assert elapsed < REFUSAL_S
-    lines = error_lines(result)
-    assert len(lines) == 1 and "--client-config" in lines[0], result.stderr
+    lines, stderr = refused(secured, pipeline)
+    assert len(lines) == 1 and "--client-config" in lines[0], stderr
 
 
 def test_registry_credentials_are_checked_without_retrying(secured, pipeline, tmp_path):
     props = read_properties(secured.files["files"]["producer"])
     user, _, password = props["schema.registry.basic.auth.user.info"].partition(":")
     props["schema.registry.basic.auth.user.info"] = f"{user}:not-{password}"
-    config = tmp_path / "wrong-registry.properties"
-    config.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
-    result, elapsed = run_producer(secured, pipeline, "-n", "10", "--registry-wait", "60", config=config)
-    assert result.returncode == 1, result.stderr
-    assert elapsed < REFUSAL_S
-    lines = error_lines(result)
-    assert len(lines) == 1 and "HTTP 401" in lines[0] and "basic.auth.user.info" in lines[0], result.stderr
+    config = write_config(props, tmp_path / "wrong-registry.properties")
+    lines, stderr = refused(secured, pipeline, "--registry-wait", "60", config=config)
+    assert len(lines) == 1 and "HTTP 401" in lines[0] and "basic.auth.user.info" in lines[0], stderr
 
 
 def test_an_untrusted_registry_certificate_is_not_retried(secured, pipeline, tmp_path):
     props = read_properties(secured.files["files"]["producer"])
     del props["schema.registry.ssl.ca.location"]  # the registry's certificate is signed by the stack's own CA
-    config = tmp_path / "no-registry-ca.properties"
-    config.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
-    result, elapsed = run_producer(secured, pipeline, "-n", "10", "--registry-wait", "60", config=config)
-    assert result.returncode == 1, result.stderr
-    assert elapsed < REFUSAL_S
-    lines = error_lines(result)
-    assert len(lines) == 1 and "schema registry TLS failure" in lines[0], result.stderr
+    config = write_config(props, tmp_path / "no-registry-ca.properties")
+    lines, stderr = refused(secured, pipeline, "--registry-wait", "60", config=config)
+    assert len(lines) == 1 and "schema registry TLS failure" in lines[0], stderr
     assert "schema.registry.ssl.ca.location" in lines[0]
 
 
@@ -156,13 +151,9 @@ def _other_ca(tmp_path: Path) -> Path:
 def test_brokers_signed_by_an_untrusted_ca_end_it_at_once(secured, pipeline, tmp_path):
     props = read_properties(secured.files["files"]["producer"])
     props["ssl.ca.location"] = str(_other_ca(tmp_path))
-    config = tmp_path / "other-ca.properties"
-    config.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
-    result, elapsed = run_producer(secured, pipeline, "-n", "10", config=config)
-    assert result.returncode == 1, result.stderr
-    assert elapsed < REFUSAL_S
-    lines = error_lines(result)
-    assert len(lines) == 1 and "Kafka TLS failure" in lines[0], result.stderr
+    config = write_config(props, tmp_path / "other-ca.properties")
+    lines, stderr = refused(secured, pipeline, config=config)
+    assert len(lines) == 1 and "Kafka TLS failure" in lines[0], stderr
 
 
 def test_an_unknown_user_is_refused_with_one_line(secured, pipeline, tmp_path):
@@ -179,10 +170,6 @@ def test_an_unknown_user_is_refused_with_one_line(secured, pipeline, tmp_path):
         props["ssl.certificate.location"] = str(material / "txpipe-stranger.crt")
         props["ssl.key.location"] = str(material / "txpipe-stranger.key")
         cause = "not authorized to"
-    config = tmp_path / "stranger.properties"
-    config.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
-    result, elapsed = run_producer(secured, pipeline, "-n", "10", config=config)
-    assert result.returncode == 1, result.stderr
-    assert elapsed < REFUSAL_S
-    lines = error_lines(result)
-    assert len(lines) == 1 and cause in lines[0], result.stderr
+    config = write_config(props, tmp_path / "stranger.properties")
+    lines, stderr = refused(secured, pipeline, config=config)
+    assert len(lines) == 1 and cause in lines[0], stderr
